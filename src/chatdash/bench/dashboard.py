@@ -1,0 +1,146 @@
+"""`chatdash bench dashboard`: one full dashboard refresh through the query layer against the
+published way (aggregates over the raw table, every raw row fetched), on the same database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, make_url
+
+from chatdash.bench import naive
+from chatdash.bench.timing import machine, median, time_runs
+from chatdash.db.engine import ensure_schema, make_engine
+from chatdash.db.migrate import upgrade
+from chatdash.sales import queries
+from chatdash.sales.generator import generate
+from chatdash.sales.loader import load_frames
+from chatdash.sales.periods import auto_granularity, bucket
+from chatdash.sales.types import Granularity, PeriodRevenue, SalesFilter, cents_to_decimal
+
+SEED = 42
+VIEWS = (
+    SalesFilter(),  # the dashboard's opening view: the data's whole date range
+    SalesFilter(dt.date(2019, 1, 1), dt.date(2019, 12, 31), ("Electronics",)),
+)
+PAGE = 50
+
+
+def bench_engine(rows: int, database_url: str | None, var_dir: Path) -> Engine:
+    """A database of its own for the benchmark: a SQLite file, or a schema in PostgreSQL."""
+    if database_url is None:
+        return make_engine(f"sqlite:///{var_dir / 'bench' / f'dashboard-{rows}.db'}")
+    if make_url(database_url).get_backend_name() == "postgresql":
+        schema = f"bench_dashboard_{rows}"
+        ensure_schema(database_url, schema)
+        return make_engine(database_url, schema=schema)
+    return make_engine(database_url)
+
+
+def prepare(engine: Engine, rows: int) -> float | None:
+    """Migrate and (re)build the data unless it already holds ``rows`` orders; seconds spent."""
+    upgrade(engine)
+    if queries.count_orders(engine) == rows:
+        return None
+    started = time.perf_counter()
+    load_frames(engine, generate(rows, SEED), replace=True)
+    return time.perf_counter() - started
+
+
+def ours(engine: Engine, granularity: Granularity | None = None) -> list[dict[str, Any]]:
+    """One refresh as the dashboard does it: the data's range, then every figure of each view.
+
+    ``granularity`` None picks the dashboard's default for the range (days up to a quarter,
+    weeks up to two years, months beyond).
+    """
+    span = queries.date_range(engine)
+    assert span is not None
+    results = []
+    for view in VIEWS:
+        view = SalesFilter(view.start or span.start, view.end or span.end, view.categories)
+        assert view.start and view.end
+        summary = queries.overview(engine, view)
+        grain = granularity or auto_granularity(view.start, view.end)
+        results.append(
+            {
+                "metrics": summary.metrics,
+                "by_category": summary.by_category,
+                "series": queries.revenue_over_time(engine, view, grain),
+                "top_products": summary.top_products(10),
+                "first_page": queries.raw_rows(engine, view, limit=PAGE).rows,
+            }
+        )
+    return results
+
+
+def baseline(engine: Engine) -> list[dict[str, Any]]:
+    return [naive.refresh(engine, view, PAGE) for view in VIEWS]
+
+
+def fold(series: list[PeriodRevenue], granularity: Granularity) -> list[PeriodRevenue]:
+    """The naive daily series summed into the dashboard's buckets, for the comparison."""
+    sums: dict[dt.date, list[int]] = {}
+    for point in series:
+        totals = sums.setdefault(bucket(point.period, granularity), [0, 0])
+        totals[0] += int(point.revenue * 100)
+        totals[1] += point.orders
+    return [PeriodRevenue(p, cents_to_decimal(r), n) for p, (r, n) in sorted(sums.items())]
+
+
+def same_figures(
+    a: list[dict[str, Any]], b: list[dict[str, Any]], granularity: Granularity | None = None
+) -> list[str]:
+    """Names of the figures where our refresh ``a`` and the naive ``b`` disagree (empty: none)."""
+    keys = ("metrics", "by_category", "series", "top_products", "first_page")
+    wrong = []
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
+        grain = granularity or _grain_of(x["series"])
+        folded = {**y, "series": fold(y["series"], grain)}
+        wrong += [f"view {i}: {key}" for key in keys if x[key] != folded[key]]
+    return wrong
+
+
+def _grain_of(series: list[PeriodRevenue]) -> Granularity:
+    periods = [p.period for p in series]
+    if all(p.day == 1 for p in periods) and len({(p.year, p.month) for p in periods}) == len(periods):
+        return "month"
+    if all(p.weekday() == 0 for p in periods[1:]):
+        return "week"
+    return "day"
+
+
+def run(
+    rows: int, database_url: str | None, var_dir: Path, repeat: int, baseline_repeat: int
+) -> dict[str, Any]:
+    engine = bench_engine(rows, database_url, var_dir)
+    try:
+        built = prepare(engine, rows)
+        naive_figures = baseline(engine)
+        mismatches = same_figures(ours(engine), naive_figures) + same_figures(
+            ours(engine, "day"), naive_figures, "day"
+        )
+        if mismatches:
+            raise AssertionError("query layer and naive SQL disagree on " + ", ".join(mismatches))
+        our_runs = time_runs(lambda: ours(engine), repeat)
+        day_runs = time_runs(lambda: ours(engine, "day"), repeat)
+        base_runs = time_runs(lambda: baseline(engine), baseline_repeat, warmup=0)
+        return {
+            "name": "dashboard",
+            "rows": rows,
+            "backend": engine.dialect.name,
+            "server_version": ".".join(map(str, engine.dialect.server_version_info or ())),
+            "views": ["whole range, all categories (monthly series)", "2019, Electronics (weekly)"],
+            "median_ms": median(our_runs),
+            "baseline_median_ms": median(base_runs),
+            "speedup": round(median(base_runs) / median(our_runs), 1),
+            "runs_ms": [round(r, 2) for r in our_runs],
+            "daily_series_median_ms": median(day_runs),
+            "baseline_runs_ms": [round(r, 1) for r in base_runs],
+            "same_figures": True,
+            "build_seconds": round(built, 1) if built is not None else None,
+            "machine": machine(),
+        }
+    finally:
+        engine.dispose()

@@ -1,0 +1,43 @@
+"""The `chatdash` command: one Typer app, one sub-app per part of the product."""
+
+from __future__ import annotations
+
+import typer
+
+from chatdash.cli import bench, data
+from chatdash.cli.common import console, edge, engine
+from chatdash.cli.data import load_with_progress, summary_line
+from chatdash.db.engine import redacted_url
+from chatdash.db.migrate import upgrade
+from chatdash.sales.generator import generate
+from chatdash.sales.queries import count_orders
+
+app = typer.Typer(
+    name="chatdash",
+    help="Self-hosted AI stack for your company's data.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(data.app, name="data")
+app.add_typer(bench.app, name="bench")
+
+
+@app.command()
+@edge
+def init(
+    rows: int = typer.Option(100_000, min=0, help="Synthetic orders to load if sales_data is empty."),
+    seed: int = typer.Option(42, help="Seed for the synthetic orders."),
+) -> None:
+    """Migrate the database and load sample sales data if there is none (safe to re-run)."""
+    db = engine()
+    upgrade(db)
+    existing = count_orders(db)
+    if existing or rows == 0:
+        console.print(f"ready: {redacted_url(db)} migrated, {existing:,} orders in sales_data")
+        return
+    summary = load_with_progress(db, generate(rows, seed), replace=True, total=rows, label="sample data")
+    console.print("ready: " + summary_line(summary, db))
+
+
+def main() -> None:
+    app(prog_name="chatdash")

@@ -1,0 +1,67 @@
+"""`chatdash bench ...`: benchmarks that time our way and a baseline in the same run."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from chatdash.cli.common import console, edge
+from chatdash.config import get_settings
+
+app = typer.Typer(help="Benchmarks (results in benchmarks/RESULTS.md).", no_args_is_help=True)
+
+
+def _report(result: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, default=str))
+        return
+    table = Table(title=f"bench {result['name']}", show_header=False)
+    for key in (
+        "rows",
+        "backend",
+        "median_ms",
+        "baseline_median_ms",
+        "speedup",
+        "runs_ms",
+        "baseline_runs_ms",
+    ):
+        if key in result:
+            table.add_row(key, str(result[key]))
+    console.print(table)
+
+
+@app.command("dashboard")
+@edge
+def dashboard(
+    rows: int = typer.Option(100_000, min=1, help="Orders in the benchmark database."),
+    database_url: str | None = typer.Option(
+        None,
+        help="PostgreSQL URL to run on (a schema bench_dashboard_<rows> is used). "
+        "Default: a SQLite file under var/bench/.",
+    ),
+    repeat: int = typer.Option(15, min=1, help="Timed refreshes through the query layer."),
+    baseline_repeat: int = typer.Option(3, min=1, help="Timed refreshes the naive way."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Full dashboard refresh: query layer + rollup vs aggregates over the raw table."""
+    from chatdash.bench import dashboard as bench
+
+    settings = get_settings()
+    url = settings.model_validate({"database_url": database_url}).database_url if database_url else None
+    _report(bench.run(rows, url, settings.var_dir, repeat, baseline_repeat), as_json)
+
+
+@app.command("generate")
+@edge
+def generate(
+    rows: int = typer.Option(1_000_000, min=1, help="Rows to generate."),
+    repeat: int = typer.Option(5, min=1, help="Timed runs of the vectorised generator."),
+    baseline_repeat: int = typer.Option(1, min=1, help="Timed runs of the row-by-row generator."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Vectorised generator vs a row-by-row Python generator."""
+    from chatdash.bench import generate as bench
+
+    _report(bench.run(rows, repeat, baseline_repeat), as_json)

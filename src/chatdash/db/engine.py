@@ -1,0 +1,143 @@
+"""Engines and sessions for SQLite (embedded default) and PostgreSQL (production).
+
+SQLite gets WAL (readers never wait for the loader), foreign keys and a busy timeout on every
+connection; PostgreSQL gets a pre-pinged pool so a restarted server is reconnected transparently.
+``schema`` puts every table of a PostgreSQL engine in one schema: tests and benchmarks use it to
+share one database without touching each other's (or the app's) tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.orm import Session, sessionmaker
+
+from chatdash.config import Settings, get_settings
+from chatdash.errors import ConfigError, DatabaseUnavailable, NotInitialized
+
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> Engine:
+    """Create an engine with the pragmas / pool settings chatdash relies on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, echo=echo, connect_args={"timeout": 30}, pool_pre_ping=True)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() != "postgresql":
+        raise ConfigError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
+    connect_args: dict[str, Any] = {"connect_timeout": 10}
+    if schema is not None:
+        if not _SCHEMA.match(schema):
+            raise ConfigError(f"schema name {schema!r} must be lower-case letters, digits, _")
+        connect_args["options"] = f"-csearch_path={schema}"
+    return create_engine(
+        parsed,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        pool_recycle=1800,
+        connect_args=connect_args,
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.close()
+
+
+def ensure_schema(url: str, schema: str) -> None:
+    """Create a PostgreSQL schema if missing (no-op on SQLite)."""
+    if make_url(url).get_backend_name() != "postgresql":
+        return
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    finally:
+        engine.dispose()
+
+
+def drop_schema(url: str, schema: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        engine.dispose()
+
+
+@lru_cache(maxsize=8)
+def _cached_engine(url: str) -> Engine:
+    return make_engine(url)
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    """The process-wide engine for the configured database."""
+    return _cached_engine((settings or get_settings()).effective_database_url)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextlib.contextmanager
+def translate_errors(engine: Engine) -> Iterator[None]:
+    """Turn 'cannot connect' driver errors into DatabaseUnavailable with what to check."""
+    try:
+        yield
+    except (OperationalError, ProgrammingError) as exc:
+        if _is_missing_table(exc):
+            raise NotInitialized(
+                f"the database at {redacted_url(engine)} has no chatdash tables yet "
+                f"({_first_line(exc.orig)}): run `chatdash init` to create them"
+            ) from exc
+        if isinstance(exc, OperationalError) and _is_connection_error(exc):
+            raise DatabaseUnavailable(
+                f"cannot reach the database at {redacted_url(engine)}: {_first_line(exc.orig)}. "
+                "Check CHATDASH_DATABASE_URL and that the server is running."
+            ) from exc
+        raise
+
+
+def _is_missing_table(exc: DBAPIError) -> bool:
+    message = str(exc.orig).lower()
+    return "no such table" in message or ("relation" in message and "does not exist" in message)
+
+
+def _is_connection_error(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    message = str(exc.orig).lower()
+    return any(
+        part in message
+        for part in ("connection", "could not connect", "unable to open database", "server closed")
+    )
+
+
+def _first_line(error: BaseException | None) -> str:
+    return str(error).strip().splitlines()[0] if error else "unknown error"
+
+
+def redacted_url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def backend_name(engine: Engine) -> str:
+    return engine.dialect.name

@@ -1,0 +1,238 @@
+"""CSV and Parquet files of sales rows: strict, streaming reads and writes.
+
+Reads go chunk by chunk (10 million rows never sit in memory at once). Every value is checked;
+the first bad one raises ``BadRowError`` with the file's line number (CSV: the header is line 1)
+or row number (Parquet) and what is wrong, before anything reaches the database.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import polars as pl
+
+from chatdash.errors import BadRowError, DataError
+from chatdash.sales.frame import FILE_COLUMNS, FRAME_SCHEMA, to_file_frame
+
+READ_CHUNK_ROWS = 500_000
+_MONEY = r"^-?\d{1,8}(\.\d{1,2})?$"
+_INTEGER = r"^[+-]?\d{1,10}$"
+_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_MAX_TEXT = {"customer_name": 255, "product_names": 255, "categories": 100}
+
+
+def file_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".parquet"):
+        return suffix[1:]
+    raise DataError(f"{path}: unknown file type {suffix or '(none)'!r}; use .csv or .parquet")
+
+
+def write_file(frames: Iterable[pl.DataFrame], path: Path) -> int:
+    """Write frames (``FRAME_SCHEMA``) as CSV or Parquet, chosen by extension; returns rows written."""
+    kind = file_format(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    if kind == "csv":
+        with path.open("wb") as out:
+            for index, frame in enumerate(frames):
+                to_file_frame(frame).write_csv(out, include_header=index == 0)
+                rows += frame.height
+            if rows == 0:
+                out.write((",".join(FILE_COLUMNS) + "\n").encode())
+        return rows
+    import pyarrow.parquet as pq  # polars' own parquet writer has no append; pyarrow streams
+
+    writer: pq.ParquetWriter | None = None
+    try:
+        for frame in frames:
+            table = to_parquet_frame(frame).to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+            writer.write_table(table)
+            rows += frame.height
+        if writer is None:
+            to_parquet_frame(pl.DataFrame(schema=FRAME_SCHEMA)).write_parquet(path)
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
+
+
+def to_parquet_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    file_frame = to_file_frame(frame)
+    return file_frame.with_columns(
+        pl.col("price").cast(pl.Decimal(10, 2)), pl.col("total").cast(pl.Decimal(10, 2))
+    )
+
+
+def read_file(path: Path, chunk_rows: int = READ_CHUNK_ROWS) -> Iterator[pl.DataFrame]:
+    """Yield validated frames (``FRAME_SCHEMA``) from a CSV or Parquet file."""
+    kind = file_format(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    if kind == "csv":
+        yield from _read_csv(path, chunk_rows)
+    else:
+        yield from _read_parquet(path, chunk_rows)
+
+
+def _check_columns(path: Path, columns: list[str]) -> None:
+    missing = [c for c in FILE_COLUMNS if c not in columns]
+    extra = [c for c in columns if c not in FILE_COLUMNS]
+    if missing or extra:
+        problems = []
+        if missing:
+            problems.append(f"missing column(s) {', '.join(missing)}")
+        if extra:
+            problems.append(f"unknown column(s) {', '.join(extra)}")
+        raise BadRowError(str(path), 1, "; ".join(problems) + f" (expected: {', '.join(FILE_COLUMNS)})")
+
+
+def _read_csv(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), None)
+    if header is None:
+        raise BadRowError(str(path), 1, "the file is empty (expected a header line)")
+    _check_columns(path, [h.strip() for h in header])
+    lazy = pl.scan_csv(path, schema={name.strip(): pl.String for name in header}, has_header=True)
+    first_row = 0
+    try:
+        for chunk in lazy.collect_batches(chunk_size=chunk_rows):
+            yield validate(chunk, source=str(path), first_line=first_row + 2)
+            first_row += chunk.height
+    except pl.exceptions.PolarsError as exc:
+        # Polars does not say where a malformed line is: find it with the csv module.
+        line, reason = _locate_csv_problem(path, len(header))
+        raise BadRowError(str(path), line, reason or str(exc).splitlines()[0]) from None
+
+
+def _locate_csv_problem(path: Path, width: int) -> tuple[int, str]:
+    with path.open(newline="", encoding="utf-8", errors="strict") as handle:
+        reader = csv.reader(handle)
+        try:
+            for record in reader:
+                if len(record) != width:
+                    return reader.line_num, f"expected {width} fields, found {len(record)}"
+        except (csv.Error, UnicodeDecodeError) as exc:
+            return reader.line_num, f"unreadable line ({exc})"
+    return 0, ""
+
+
+def _read_parquet(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
+    lazy = pl.scan_parquet(path)
+    schema = lazy.collect_schema()
+    _check_columns(path, list(schema.names()))
+    first_row = 0
+    casts = [
+        _money_text(name, schema[name]) if name in ("price", "total") else pl.col(name).cast(pl.String)
+        for name in FILE_COLUMNS
+    ]
+    for chunk in lazy.select(casts).collect_batches(chunk_size=chunk_rows):
+        yield validate(chunk, source=str(path), first_line=first_row + 1, unit="row")
+        first_row += chunk.height
+
+
+def _money_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    if dtype.is_float():
+        # Floats carry binary noise (19.990000000000002): round to cents, refuse anything finer.
+        cents = (pl.col(name) * 100).round(0)
+        exact = ((pl.col(name) * 100) - cents).abs() < 1e-6
+        return (
+            pl.when(exact)
+            .then((cents / 100).cast(pl.Decimal(12, 2)).cast(pl.String))
+            .otherwise(pl.col(name).cast(pl.String))
+            .alias(name)
+        )
+    return pl.col(name).cast(pl.String)
+
+
+def validate(raw: pl.DataFrame, *, source: str, first_line: int, unit: str = "line") -> pl.DataFrame:
+    """Check a frame of text columns and convert it to ``FRAME_SCHEMA``, or raise BadRowError.
+
+    ``first_line`` is the number of the frame's first row in the file, counted in ``unit``s
+    (CSV lines with the header as line 1; Parquet data rows from 1).
+    """
+    raw = raw.select([pl.col(c).str.strip_chars() for c in FILE_COLUMNS])
+    checks: list[tuple[pl.Expr, str]] = []
+    for name in FILE_COLUMNS:
+        checks.append((pl.col(name).is_null() | (pl.col(name) == ""), f"{name} is missing"))
+    for name in ("order_id", "customer_id", "product_id", "quantity"):
+        checks.append((~pl.col(name).str.contains(_INTEGER), f"{name} is not a whole number"))
+    checks.append(
+        (
+            ~pl.col("order_date").str.contains(_DATE)
+            | pl.col("order_date").str.to_date("%Y-%m-%d", strict=False).is_null(),
+            "order_date is not a date (YYYY-MM-DD)",
+        )
+    )
+    for name in ("price", "total"):
+        checks.append(
+            (
+                ~pl.col(name).str.contains(_MONEY),
+                f"{name} is not a number with at most 2 decimals (like 12.34)",
+            )
+        )
+    for name, limit in _MAX_TEXT.items():
+        checks.append((pl.col(name).str.len_chars() > limit, f"{name} is longer than {limit}"))
+    flags = raw.select([expr.fill_null(True).alias(f"c{i}") for i, (expr, _reason) in enumerate(checks)])
+    bad = flags.select(pl.any_horizontal(pl.all()).arg_true()).to_series()
+    if bad.len():
+        index = int(bad[0])
+        reasons = [reason for i, (_e, reason) in enumerate(checks) if flags[index, f"c{i}"]]
+        value = _first_bad_value(raw, index, reasons[0])
+        raise BadRowError(source, first_line + index, reasons[0] + value, unit)
+    typed = raw.select(
+        pl.col("order_id").cast(pl.Int64),
+        pl.col("order_date").str.to_date("%Y-%m-%d"),
+        pl.col("customer_id").cast(pl.Int64),
+        pl.col("customer_name"),
+        pl.col("product_id").cast(pl.Int64),
+        pl.col("product_names"),
+        pl.col("categories"),
+        pl.col("quantity").cast(pl.Int64),
+        _cents("price").alias("price_cents"),
+        _cents("total").alias("total_cents"),
+    )
+    repeated = typed.select((~pl.col("order_id").is_first_distinct()).arg_true()).to_series()
+    if repeated.len():
+        index = int(repeated[0])
+        raise BadRowError(
+            source,
+            first_line + index,
+            f"order_id {raw['order_id'][index]} appears twice: each row must have its own order_id",
+            unit,
+        )
+    wrong_total = typed.select(
+        (pl.col("total_cents") != pl.col("price_cents") * pl.col("quantity")).arg_true()
+    ).to_series()
+    if wrong_total.len():
+        index = int(wrong_total[0])
+        raise BadRowError(
+            source,
+            first_line + index,
+            f"total {raw['total'][index]} is not price x quantity "
+            f"({raw['price'][index]} x {raw['quantity'][index]})",
+            unit,
+        )
+    return typed.cast(FRAME_SCHEMA)  # type: ignore[arg-type]
+
+
+def _first_bad_value(raw: pl.DataFrame, index: int, reason: str) -> str:
+    column = reason.split(" ", 1)[0]
+    if column in raw.columns and raw[column][index] not in (None, ""):
+        return f": {raw[column][index]!r}"
+    return ""
+
+
+def _cents(name: str) -> pl.Expr:
+    """'12.3' -> 1230, '-0.05' -> -5: exact integer arithmetic on the text."""
+    text = pl.col(name)
+    negative = text.str.starts_with("-")
+    digits = text.str.strip_prefix("-")
+    whole = digits.str.extract(r"^(\d+)", 1).cast(pl.Int64)
+    fraction = digits.str.extract(r"\.(\d+)$", 1).fill_null("0").str.pad_end(2, "0").cast(pl.Int64)
+    cents = whole * 100 + fraction
+    return pl.when(negative).then(-cents).otherwise(cents)

@@ -1,0 +1,99 @@
+"""The rollups that every aggregate reads, rebuilt inside each load's transaction.
+
+``sales_daily`` (day x product) is summed from ``sales_data``; ``sales_monthly`` (month x
+product) and ``sales_daily_category`` (day x category) from ``sales_daily``. Because ``order_id``
+is unique per row, ``order_count`` (rows per
+period and product) is also the exact number of distinct orders, and stays exact when summed over
+any date range or set of categories.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import BigInteger, Connection, Date, cast, delete, func, insert, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import FunctionElement
+
+from chatdash.db.models import Base, SalesDaily, SalesDailyCategory, SalesMonthly, SalesRow
+from chatdash.sales.periods import month_end, month_start
+from chatdash.sales.types import DateRange
+
+_raw = Base.metadata.tables[SalesRow.__tablename__]
+_daily = Base.metadata.tables[SalesDaily.__tablename__]
+_monthly = Base.metadata.tables[SalesMonthly.__tablename__]
+_by_category = Base.metadata.tables[SalesDailyCategory.__tablename__]
+_TOTALS = ["product_id", "product_name", "category", "revenue_cents", "quantity", "order_count"]
+
+
+class first_of_month(FunctionElement[Any]):
+    """SQL: the first day of the month of a date column."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(first_of_month, "postgresql")
+def _first_of_month_pg(element: first_of_month, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+@compiles(first_of_month, "sqlite")
+def _first_of_month_sqlite(element: first_of_month, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
+
+
+def _revenue_cents(connection: Connection) -> Any:
+    """SUM(price * quantity) in integer cents, in the dialect's exact arithmetic."""
+    line_total = _raw.c.price * _raw.c.quantity
+    if connection.dialect.name == "sqlite":
+        return func.sum(line_total)  # SQLite stores money as integer cents already
+    return cast(func.sum(line_total) * 100, BigInteger)
+
+
+def rebuild_rollup(connection: Connection, between: DateRange | None = None) -> None:
+    """Recompute both rollups, for every day or only for the days (and months) of ``between``."""
+    product = (_raw.c.product_id, _raw.c.product_names, _raw.c.categories)
+    daily = select(
+        _raw.c.order_date,
+        *product,
+        _revenue_cents(connection),
+        func.sum(_raw.c.quantity),
+        func.count(),
+    ).group_by(_raw.c.order_date, *product)
+    month = first_of_month(_daily.c.day)
+    monthly = select(
+        month,
+        _daily.c.product_id,
+        _daily.c.product_name,
+        _daily.c.category,
+        func.sum(_daily.c.revenue_cents),
+        func.sum(_daily.c.quantity),
+        func.sum(_daily.c.order_count),
+    ).group_by(month, _daily.c.product_id, _daily.c.product_name, _daily.c.category)
+    by_category = select(
+        _daily.c.day,
+        _daily.c.category,
+        func.sum(_daily.c.revenue_cents),
+        func.sum(_daily.c.order_count),
+    ).group_by(_daily.c.day, _daily.c.category)
+    wipe_daily, wipe_monthly, wipe_by_category = delete(_daily), delete(_monthly), delete(_by_category)
+    if between is not None:
+        first: dt.date = month_start(between.start)
+        last: dt.date = month_end(between.end)
+        daily = daily.where(_raw.c.order_date.between(between.start, between.end))
+        wipe_daily = wipe_daily.where(_daily.c.day.between(between.start, between.end))
+        monthly = monthly.where(_daily.c.day.between(first, last))
+        wipe_monthly = wipe_monthly.where(_monthly.c.month.between(first, last))
+        by_category = by_category.where(_daily.c.day.between(between.start, between.end))
+        wipe_by_category = wipe_by_category.where(_by_category.c.day.between(between.start, between.end))
+    connection.execute(wipe_daily)
+    connection.execute(insert(_daily).from_select(["day", *_TOTALS], daily))
+    connection.execute(wipe_monthly)
+    connection.execute(insert(_monthly).from_select(["month", *_TOTALS], monthly))
+    connection.execute(wipe_by_category)
+    connection.execute(
+        insert(_by_category).from_select(["day", "category", "revenue_cents", "order_count"], by_category)
+    )

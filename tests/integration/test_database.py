@@ -1,0 +1,49 @@
+"""Migrations match the models; SQLite pragmas; PostgreSQL reconnects after a restart."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from chatdash import sales
+from chatdash.db.migrate import current_revision, upgrade
+from chatdash.db.models import Base
+from chatdash.sales.generator import generate_frame
+from chatdash.sales.loader import load_frames
+from tests.conftest import Database
+
+
+def test_migrations_and_models_do_not_drift(database: Database) -> None:
+    with database.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    assert current_revision(database.engine) == "0001_sales"
+    upgrade(database.engine)  # running it again is harmless
+    assert current_revision(database.engine) == "0001_sales"
+
+
+def test_sqlite_connections_use_wal_and_foreign_keys(database: Database) -> None:
+    if database.backend != "sqlite":
+        return
+    with database.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+
+
+def test_a_dropped_connection_is_replaced_without_a_restart(database: Database) -> None:
+    load_frames(database.engine, [generate_frame(100, 1)], replace=True)
+    assert sales.count_orders(database.engine) == 100
+    if database.backend == "postgresql":
+        # What a server restart does to pooled connections: kill every backend of this schema's pool.
+        with database.engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        from chatdash.db.engine import make_engine
+
+        admin = make_engine(database.url)
+        with admin.begin() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+        admin.dispose()
+    else:
+        database.engine.pool.dispose()
+    assert sales.count_orders(database.engine) == 100
