@@ -206,8 +206,9 @@ def _add_periods(
     flt: SalesFilter,
     granularity: Granularity,
 ) -> None:
-    limits = [_within(period, a, b) for a, b in spans]
-    where = [or_(*[x for x in limits if x is not None])] if None not in limits else []
+    limits = [limit for a, b in spans if (limit := _within(period, a, b)) is not None]
+    # An open span (no start, no end) means every period: no date condition at all.
+    where = [or_(*limits)] if len(limits) == len(spans) else []
     if flt.categories:
         where.append(table.c.category.in_(flt.categories))
     stmt = (
