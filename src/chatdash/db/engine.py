@@ -38,9 +38,7 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> E
         raise ConfigError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
     connect_args: dict[str, Any] = {"connect_timeout": 10}
     if schema is not None:
-        if not _SCHEMA.match(schema):
-            raise ConfigError(f"schema name {schema!r} must be lower-case letters, digits, _")
-        connect_args["options"] = f"-csearch_path={schema}"
+        connect_args["options"] = f"-csearch_path={_checked(schema)}"
     return create_engine(
         parsed,
         echo=echo,
@@ -64,21 +62,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def ensure_schema(url: str, schema: str) -> None:
     """Create a PostgreSQL schema if missing (no-op on SQLite)."""
-    if make_url(url).get_backend_name() != "postgresql":
-        return
-    engine = make_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-    finally:
-        engine.dispose()
+    if make_url(url).get_backend_name() == "postgresql":
+        _run_once(url, f'CREATE SCHEMA IF NOT EXISTS "{_checked(schema)}"')
 
 
 def drop_schema(url: str, schema: str) -> None:
+    _run_once(url, f'DROP SCHEMA IF EXISTS "{_checked(schema)}" CASCADE')
+
+
+def _checked(schema: str) -> str:
+    if not _SCHEMA.match(schema):
+        raise ConfigError(f"schema name {schema!r} must be lower-case letters, digits, _")
+    return schema
+
+
+def _run_once(url: str, statement: str) -> None:
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(statement))
     finally:
         engine.dispose()
 

@@ -19,6 +19,7 @@ from sqlalchemy.sql import ColumnElement
 from chatdash.db.engine import translate_errors
 from chatdash.db.models import Base, SalesDaily, SalesDailyCategory, SalesMonthly, SalesRow
 from chatdash.errors import QueryError
+from chatdash.sales.frame import FILE_COLUMNS
 from chatdash.sales.periods import bucket, split_by_month
 from chatdash.sales.types import (
     GRANULARITIES,
@@ -287,7 +288,7 @@ def _page(
     conn: Connection, flt: SalesFilter, after: RowCursor | None, limit: int, newest_first: bool
 ) -> list[SalesRecord]:
     key = tuple_(_raw.c.order_date, _raw.c.order_id)
-    stmt = select(*[_raw.c[name] for name in _RECORD_COLUMNS]).where(*_raw_where(flt))
+    stmt = select(*[_raw.c[name] for name in FILE_COLUMNS]).where(*_raw_where(flt))
     if after is not None:
         position = tuple_(after.order_date, after.order_id)
         stmt = stmt.where(key < position if newest_first else key > position)
@@ -298,18 +299,6 @@ def _page(
     return [SalesRecord(*row) for row in conn.execute(stmt.limit(limit)).all()]
 
 
-_RECORD_COLUMNS = (
-    "order_id",
-    "order_date",
-    "customer_id",
-    "customer_name",
-    "product_id",
-    "product_names",
-    "categories",
-    "quantity",
-    "price",
-    "total",
-)
 
 
 def _where(
