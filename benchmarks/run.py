@@ -66,6 +66,10 @@ def _ms(value: object) -> str:
     return f"{number:,.1f}" if number < 10_000 else f"{number / 1000:,.1f} s"
 
 
+def _mib(result: dict[str, object]) -> str:
+    return f"{result['peak_rss_mib']} MiB" if result.get("peak_rss_mib") else "-"
+
+
 def report(results: list[dict[str, object]]) -> str:
     machines = {json.dumps(r["machine"], sort_keys=True) for r in results if "machine" in r}
     lines = [
@@ -100,10 +104,13 @@ def report(results: list[dict[str, object]]) -> str:
             "rollups; the *baseline* is the published dashboard's way: aggregate SQL straight over",
             "`sales_data` and every matching raw row fetched. Both give the same figures (checked in",
             "every run). *Daily series* is the same refresh with a per-day series over 14 years.",
+            "*Data build* is generating and loading the rows with the rollups (when not reused), and",
+            "*peak RSS* the benchmark process's peak memory, build included.",
             "Target: under 50 ms median at 10M rows on both databases.",
             "",
-            "| backend | rows | ours (median ms) | baseline (median) | speedup | daily series (ms) | app render (ms) | data build |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| backend | rows | ours (median ms) | baseline (median) | speedup | daily series (ms) "
+            "| app render (ms) | data build | peak RSS |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for r in dashboard:
             backend = f"{r['backend']} {r.get('server_version', '')}".strip()
@@ -112,7 +119,7 @@ def report(results: list[dict[str, object]]) -> str:
             lines.append(
                 f"| {backend} | {int(r['rows']):,} | {_ms(r['median_ms'])} | "  # type: ignore[call-overload]
                 f"{_ms(r['baseline_median_ms'])} | {r['speedup']}x | "
-                f"{_ms(r.get('daily_series_median_ms', 0))} | {render} | {build} |"
+                f"{_ms(r.get('daily_series_median_ms', 0))} | {render} | {build} | {_mib(r)} |"
             )
     generate = sorted((r for r in results if r["name"] == "generate"), key=lambda r: r["rows"])  # type: ignore[arg-type, return-value]
     if generate:
@@ -124,13 +131,13 @@ def report(results: list[dict[str, object]]) -> str:
             "Python generator drawing each field with `random` and building dates with `timedelta`, as the",
             "published one did. Target: 10M rows in under 15 s.",
             "",
-            "| rows | ours (median) | rows/s | baseline (median) | speedup |",
-            "| ---: | ---: | ---: | ---: | ---: |",
+            "| rows | ours (median) | rows/s | baseline (median) | speedup | peak RSS |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for r in generate:
             lines.append(
                 f"| {int(r['rows']):,} | {_ms(r['median_ms'])} | {int(r['rows_per_second']):,} | "  # type: ignore[call-overload]
-                f"{_ms(r['baseline_median_ms'])} | {r['speedup']}x |"
+                f"{_ms(r['baseline_median_ms'])} | {r['speedup']}x | {_mib(r)} |"
             )
     others = [r for r in results if r["name"] not in ("dashboard", "generate")]
     for r in others:

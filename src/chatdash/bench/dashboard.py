@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, make_url
 
 from chatdash.bench import naive
-from chatdash.bench.timing import machine, median, time_runs
+from chatdash.bench.timing import machine, median, peak_rss_mib, time_runs
 from chatdash.db.engine import ensure_schema, make_engine
 from chatdash.db.migrate import upgrade
 from chatdash.sales import queries
@@ -140,6 +140,7 @@ def run(
             "baseline_runs_ms": [round(r, 1) for r in base_runs],
             "same_figures": True,
             "build_seconds": round(built, 1) if built is not None else None,
+            "peak_rss_mib": peak_rss_mib(),
             "machine": machine(),
         }
     finally:

@@ -7,7 +7,7 @@ import datetime as dt
 import random
 from typing import Any
 
-from chatdash.bench.timing import machine, median, time_runs
+from chatdash.bench.timing import machine, median, peak_rss_mib, time_runs
 from chatdash.sales.generator import (
     CATEGORY_OF,
     CUSTOMER_IDS,
@@ -65,5 +65,6 @@ def run(rows: int, repeat: int, baseline_repeat: int) -> dict[str, Any]:
         "runs_ms": [round(r, 1) for r in our_runs],
         "baseline_runs_ms": [round(r, 1) for r in base_runs],
         "rows_per_second": round(rows / (median(our_runs) / 1000)),
+        "peak_rss_mib": peak_rss_mib(),
         "machine": machine(),
     }

@@ -23,7 +23,7 @@ from chatdash.sales.types import LoadSummary
 app = typer.Typer(help="Sales data: generate, load, inspect.", no_args_is_help=True)
 
 
-def _progress(total: int | None) -> Progress:
+def _progress() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -39,13 +39,14 @@ def _tracked(frames: Iterable[pl.DataFrame], progress: Progress, task: int) -> I
     for frame in frames:
         yield frame
         progress.advance(task, frame.height)  # type: ignore[arg-type]
+    progress.update(task, description="indexes and rollups")  # type: ignore[arg-type]
 
 
 def load_with_progress(
     db: Engine, frames: Iterable[pl.DataFrame], *, replace: bool, total: int | None, label: str
 ) -> LoadSummary:
     """Load frames into the database behind a rich progress bar."""
-    with _progress(total) as progress:
+    with _progress() as progress:
         task = progress.add_task(label, total=total)
         return load_frames(db, _tracked(frames, progress, task), replace=replace)
 
@@ -72,7 +73,7 @@ def generate_command(
 ) -> None:
     """Synthetic orders with the published distributions, to a file or into the database."""
     if out is not None:
-        with _progress(rows) as progress:
+        with _progress() as progress:
             task = progress.add_task(f"writing {out.name}", total=rows)
             written = write_file(_tracked(generate(rows, seed), progress, task), out)
         size = out.stat().st_size / 1e6

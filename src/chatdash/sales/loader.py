@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import polars as pl
 import psycopg
@@ -23,7 +23,6 @@ from chatdash.sales.frame import FILE_COLUMNS, to_file_frame
 from chatdash.sales.rollup import rebuild_rollup
 from chatdash.sales.types import DateRange, LoadSummary
 
-Progress = Callable[[int], None]
 _INSERT_BATCH = 100_000
 _COLUMN_LIST = ", ".join(FILE_COLUMNS)
 
@@ -33,7 +32,6 @@ def load_frames(
     frames: Iterable[pl.DataFrame],
     *,
     replace: bool,
-    progress: Progress | None = None,
 ) -> LoadSummary:
     """Insert every frame (``FRAME_SCHEMA``) into ``sales_data`` and bring the rollup in step."""
     started = time.perf_counter()
@@ -52,8 +50,6 @@ def load_frames(
                 low, high = frame["order_date"].min(), frame["order_date"].max()
                 first = low if first is None or low < first else first  # type: ignore[operator]
                 last = high if last is None or high > last else last  # type: ignore[operator]
-                if progress:
-                    progress(rows)
         except (IntegrityError, psycopg.errors.UniqueViolation) as exc:
             raise DataError(_duplicate_message(exc, replace)) from None
         if replace:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
@@ -138,7 +138,6 @@ class LoadSummary:
     seconds: float
     date_range: DateRange | None = None
     rollup_rows: int = 0
-    sources: list[str] = field(default_factory=list)
 
 
 def average(total_cents: int, orders: int) -> Decimal | None:
