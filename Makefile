@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck bench clean
+.PHONY: run test install chromium lint typecheck bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,9 +19,21 @@ install: $(STAMP)
 run: install
 	$(BIN)/chatdash init
 	$(BIN)/chatdash data stats
+	$(BIN)/chatdash dashboard
 
-test: install
+test: install chromium
 	$(BIN)/python -m pytest
+
+# The browser test drives Debian's Chromium (Playwright never downloads one). Installed when we
+# can (root with apt-get); otherwise that test skips and names the package.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is not installed and cannot be here (needs root and apt-get): the browser test will skip (Debian package: chromium)"; \
+	  fi; }
 
 lint: install
 	$(BIN)/ruff check src tests

@@ -3,6 +3,7 @@ CHATDASH_TEST_DATABASE_URL names), migrated exactly as `chatdash init` does."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
@@ -89,3 +90,29 @@ def loaded(
     load_frames(db.engine, [sample_frame], replace=True)
     yield db
     db.close()
+
+
+# -- the dashboard's tests ---------------------------------------------------------------------
+# The page and its CSV export open the database from CHATDASH_DATABASE_URL alone, so a PostgreSQL
+# test schema travels in the URL; ``pick`` is the independent side of their figures.
+
+
+def dashboard_url(db: Database) -> str:
+    """The test database as the page's CHATDASH_DATABASE_URL (a PostgreSQL test schema included)."""
+    return f"{db.url}?options=-csearch_path%3D{db.schema}" if db.schema else db.url
+
+
+def pick(
+    frame: pl.DataFrame,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    categories: tuple[str, ...] = (),
+) -> pl.DataFrame:
+    """The rows of ``frame`` a filter selects (dates inclusive, no categories: all), with revenue in cents."""
+    if start:
+        frame = frame.filter(pl.col("order_date") >= start)
+    if end:
+        frame = frame.filter(pl.col("order_date") <= end)
+    if categories:
+        frame = frame.filter(pl.col("categories").is_in(list(categories)))
+    return frame.with_columns(revenue=pl.col("price_cents") * pl.col("quantity"))

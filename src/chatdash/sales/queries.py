@@ -299,8 +299,6 @@ def _page(
     return [SalesRecord(*row) for row in conn.execute(stmt.limit(limit)).all()]
 
 
-
-
 def _where(
     flt: SalesFilter, day: ColumnElement[Any], category: ColumnElement[Any]
 ) -> list[ColumnElement[bool]]:

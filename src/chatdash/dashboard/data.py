@@ -1,0 +1,62 @@
+"""The page's only way to the data: the query layer behind Streamlit's caches.
+
+Each function caches its result per argument set (a filter is a frozen, normalised dataclass, so
+equal filters share an entry) for ``TTL``: reruns, other visitors and tab switches reuse it, and
+fresh data shows up within a minute or at once with the page's Refresh button (``clear``).
+Errors are never cached: a database that comes back is used on the next rerun.
+The engine (one connection pool per process) is a cached resource.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+from sqlalchemy import Engine
+
+from chatdash import sales
+from chatdash.config import get_settings
+from chatdash.db.engine import get_engine
+from chatdash.sales import DateRange, Granularity, Overview, PeriodRevenue, RowCursor, RowsPage, SalesFilter
+
+TTL = dt.timedelta(seconds=60)
+_ROW_PAGES = 64
+"""Raw-data pages kept (up to ``MAX_PAGE_SIZE`` rows each); aggregates are small, pages are not."""
+
+
+@st.cache_resource(show_spinner=False)
+def engine() -> Engine:
+    return get_engine(get_settings())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def span() -> DateRange | None:
+    """First and last order date; None when there are no orders."""
+    return sales.date_range(engine())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def categories() -> list[str]:
+    return sales.categories(engine())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def overview(flt: SalesFilter) -> Overview:
+    """Key metrics, revenue by category and the product ranking: one rollup query for three parts."""
+    return sales.overview(engine(), flt)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def series(flt: SalesFilter, granularity: Granularity) -> list[PeriodRevenue]:
+    return sales.revenue_over_time(engine(), flt, granularity)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=_ROW_PAGES)
+def rows_page(flt: SalesFilter, after: RowCursor | None, limit: int, newest_first: bool) -> RowsPage:
+    return sales.raw_rows(engine(), flt, after=after, limit=limit, newest_first=newest_first)
+
+
+def clear() -> None:
+    """Forget every cached result (the Refresh button); the engine stays."""
+    for cached in (span, categories, overview, series, rows_page):
+        cached.clear()

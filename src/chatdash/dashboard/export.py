@@ -1,0 +1,109 @@
+"""The CSV download of every row a view selects, streamed from the database.
+
+``st.download_button`` holds the whole file in the server's memory (a deferred callable too: its
+result is turned into bytes before it is served), which 10 million rows (~700 MB of CSV) rule
+out. So the download is a plain HTTP route next to the page (``server.py`` mounts it under the
+base path): it reads the same query parameters as the page's own URL and sends the rows as they
+come from ``chatdash.sales.iter_rows``, one batch at a time, so memory stays at one batch
+whatever the size. The columns are the ``sales_data`` file columns: the file loads back with
+`chatdash data load`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from collections.abc import Iterable, Iterator
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from chatdash import sales
+from chatdash.config import get_settings
+from chatdash.dashboard import state
+from chatdash.db.engine import get_engine
+from chatdash.errors import ChatdashError, ConfigError, DatabaseUnavailable, NotInitialized
+from chatdash.sales import SalesRecord
+from chatdash.sales.frame import FILE_COLUMNS
+
+PATH = "/export/sales.csv"
+"""Where the download lives, under the server's base path."""
+BATCH_ROWS = 10_000
+
+
+def url(base_path: str, view: state.View, span: sales.DateRange) -> str:
+    """The download link for a view, absolute from the host (works at any page URL)."""
+    query = urlencode(state.filter_params(view, span), doseq=True)
+    return f"{prefix(base_path)}{PATH}" + (f"?{query}" if query else "")
+
+
+def prefix(base_path: str | None) -> str:
+    """``'dashboard'``, ``'/dashboard/'`` -> ``'/dashboard'``; no base path -> ``''``."""
+    cleaned = (base_path or "").strip("/")
+    return f"/{cleaned}" if cleaned else ""
+
+
+def routes(base_path: str | None) -> list[BaseRoute]:
+    return [Route(prefix(base_path) + PATH, download, methods=["GET"])]
+
+
+def csv_chunks(batches: Iterable[list[SalesRecord]]) -> Iterator[bytes]:
+    """The header, then one encoded chunk per batch of rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(FILE_COLUMNS)
+    for batch in batches:
+        writer.writerows(
+            (
+                r.order_id,
+                r.order_date.isoformat(),
+                r.customer_id,
+                r.customer_name,
+                r.product_id,
+                r.product_name,
+                r.category,
+                r.quantity,
+                f"{r.price:.2f}",
+                f"{r.total:.2f}",
+            )
+            for r in batch
+        )
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode()  # the header alone: nothing matched
+
+
+def download(request: Request) -> Response:
+    """GET handler. Synchronous on purpose: Starlette runs it, and the row iterator, in a thread.
+
+    The first batch is read before the response starts, so a database that is down or not
+    initialised gets a clear 503 instead of a truncated file.
+    """
+    try:
+        engine = get_engine(get_settings())
+        span = sales.date_range(engine)
+        if span is None:
+            return PlainTextResponse("No orders in the database: run `chatdash init`.\n", status_code=404)
+        params = {name: request.query_params.getlist(name) for name in request.query_params}
+        view, notices = state.from_params(params, span, sales.categories(engine))
+        if notices:
+            # A link the page made never has these: refuse rather than export something else.
+            return PlainTextResponse("\n".join(notices) + "\n", status_code=400)
+        flt = view.sales_filter()
+        batches = sales.iter_rows(engine, flt, batch=BATCH_ROWS, newest_first=view.newest_first)
+        first = list(itertools.islice(batches, 1))
+    except (ConfigError, DatabaseUnavailable, NotInitialized) as exc:
+        return PlainTextResponse(f"{exc}\n", status_code=503)
+    except ChatdashError as exc:
+        return PlainTextResponse(f"{exc}\n", status_code=400)
+    name = f"sales_{flt.start}_{flt.end}.csv"
+    return StreamingResponse(
+        csv_chunks(itertools.chain(first, batches)),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )

@@ -1,0 +1,129 @@
+"""The filter bar, and the round trip between the widgets and the URL.
+
+Every widget of the view has a key in ``st.session_state``. A key with no state yet (a new
+visit, or a widget the last run did not draw, e.g. after a database error) is seeded from the
+URL; once the view is valid, ``write_url`` puts it back in the URL. So the URL always holds the
+view (a shared link reproduces it) and the widgets never take a value we did not give them.
+Widgets are created without a ``value``/``default`` argument: Session State is their only source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import streamlit as st
+
+from chatdash.dashboard import data, state
+from chatdash.sales import GRANULARITIES, DateRange, Granularity
+from chatdash.sales.periods import auto_granularity
+
+DATES = "dates"
+CATEGORIES = "categories"
+GRANULARITY = "granularity"
+CHART = "chart"
+NEWEST_FIRST = "newest_first"
+PAGE_SIZE = "page_size"
+AUTO = "auto"
+"""The granularity widget's value for "chosen from the date range" (a None option would read as unset)."""
+
+
+def seed(span: DateRange, known_categories: Sequence[str]) -> list[str]:
+    """Give each widget without state the URL's value; returns what was wrong in the URL."""
+    params = {name: st.query_params.get_all(name) for name in st.query_params}
+    linked, notices = state.from_params(params, span, known_categories)
+    values: dict[str, object] = {
+        DATES: (linked.start, linked.end),
+        CATEGORIES: list(linked.categories),
+        GRANULARITY: linked.granularity or AUTO,
+        CHART: state.CHARTS[linked.chart],
+        NEWEST_FIRST: linked.newest_first,
+        PAGE_SIZE: linked.page_size,
+    }
+    for key, value in values.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+    _keep_within(span, known_categories)
+    return notices
+
+
+def _keep_within(span: DateRange, known_categories: Sequence[str]) -> None:
+    """After a Refresh the data's range or categories may have changed under the widgets."""
+    dates = st.session_state[DATES]
+    bounded = tuple(state.clamp(day, span) for day in dates)
+    if bounded != tuple(dates):
+        st.session_state[DATES] = bounded
+    chosen = st.session_state[CATEGORIES]
+    if any(name not in known_categories for name in chosen):
+        st.session_state[CATEGORIES] = [name for name in chosen if name in known_categories]
+
+
+def filter_bar(span: DateRange, known_categories: Sequence[str]) -> state.View | None:
+    """Dates, categories, granularity and Refresh in one row; the view, or None mid-selection.
+
+    ``st.date_input`` in range mode returns a one-element tuple after the first click of a new
+    range: that is not a view yet, so there is nothing to query until the end date is picked.
+    """
+    dates_column, categories_column, granularity_column, refresh_column = st.columns(
+        [3, 4, 2, 1], vertical_alignment="bottom"
+    )
+    dates = _complete_range(
+        dates_column.date_input(
+            "Dates", min_value=span.start, max_value=span.end, format="YYYY-MM-DD", key=DATES
+        )
+    )
+    categories_column.multiselect(
+        "Categories", known_categories, key=CATEGORIES, placeholder="All categories"
+    )
+    automatic = f"auto ({auto_granularity(*dates)})" if dates else "auto"
+    granularity_column.selectbox(
+        "Granularity",
+        (AUTO, *GRANULARITIES),
+        key=GRANULARITY,
+        format_func=lambda value: automatic if value == AUTO else value,
+        help="Time step of the revenue chart. Automatic: days up to a quarter, weeks up to two years.",
+    )
+    refresh_column.button(
+        "Refresh",
+        key="refresh",
+        on_click=data.clear,
+        icon=":material/refresh:",
+        help=f"Figures are cached for up to {int(data.TTL.total_seconds())} s; this reloads them now.",
+    )
+    if dates is None:
+        return None
+    chosen_granularity = st.session_state[GRANULARITY]
+    granularity: Granularity | None = None if chosen_granularity == AUTO else chosen_granularity
+    chosen = set(st.session_state[CATEGORIES])
+    return state.View(
+        start=dates[0],
+        end=dates[1],
+        categories=tuple(name for name in known_categories if name in chosen),
+        granularity=granularity,
+        chart=chart_of(st.session_state[CHART]),
+        newest_first=st.session_state[NEWEST_FIRST],
+        page_size=st.session_state[PAGE_SIZE],
+    )
+
+
+def _complete_range(value: object) -> tuple[dt.date, dt.date] | None:
+    """Both ends of the picked range, or None while only the first one has been clicked."""
+    if isinstance(value, tuple) and len(value) == 2:
+        return value[0], value[1]
+    return None
+
+
+def chart_of(label: str) -> str:
+    """Tab label -> its URL value."""
+    return next((key for key, text in state.CHARTS.items() if text == label), state.DEFAULT_CHART)
+
+
+def write_url(view: state.View, span: DateRange) -> None:
+    """Make the URL say ``view``, touching only parameters that change."""
+    wanted = state.to_params(view, span)
+    for name in state.PARAMS:
+        if name in wanted:
+            if st.query_params.get_all(name) != wanted[name]:
+                st.query_params[name] = wanted[name]
+        elif name in st.query_params:
+            del st.query_params[name]

@@ -1,0 +1,321 @@
+"""The Sales page as Streamlit runs it (AppTest), against real databases.
+
+Every figure is checked against an independent Polars computation over the rows that were loaded
+(``sample_frame``), on SQLite and on PostgreSQL; the messages for an empty table, a database
+that is not initialised and one that does not answer are checked on the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+from collections.abc import Callable, Iterator
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from chatdash.config import get_settings
+from chatdash.dashboard import APP_PATH, formatting, state
+from chatdash.db.engine import _cached_engine, get_engine
+from chatdash.sales.generator import generate
+from chatdash.sales.loader import load_frames
+from tests.conftest import SAMPLE_ROWS, Database, dashboard_url, pick
+
+OpenApp = Callable[..., AppTest]
+
+# -- the independent side --------------------------------------------------------------------
+
+
+def money(cents: int) -> str:
+    return f"{Decimal(cents) / 100:,.2f}"
+
+
+def figures(rows: pl.DataFrame) -> list[str]:
+    """The four metric values as the page must show them."""
+    revenue, orders = int(rows["revenue"].sum()), rows.height
+    if not orders:
+        return ["0.00", "0", "—", "—"]
+    average = (Decimal(revenue) / orders).quantize(Decimal(1), ROUND_HALF_UP)
+    by_category = rows.group_by("categories").agg(pl.col("revenue").sum())
+    top = by_category.sort(["revenue", "categories"], descending=[True, False])["categories"][0]
+    return [money(revenue), f"{orders:,}", money(int(average)), top]
+
+
+def shown(page: AppTest) -> list[str]:
+    return [metric.value for metric in page.metric]
+
+
+def chart(page: AppTest) -> dict[str, Any]:
+    """The one Plotly figure on the page (only the open tab draws one)."""
+    charts = page.get("plotly_chart")
+    assert len(charts) == 1
+    figure: dict[str, Any] = json.loads(charts[0].proto.spec)
+    return figure
+
+
+def caption_with(page: AppTest, text: str) -> str:
+    return next(c.value for c in page.caption if text in c.value)
+
+
+def problems(page: AppTest) -> list[str]:
+    return [e.value for e in page.exception]
+
+
+# -- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def open_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenApp]:
+    """Open the page on a database, with a link's query parameters; caches start empty.
+
+    AppTest runs the script in this process, so Streamlit's caches and our settings/engine
+    caches would otherwise carry one test's database into the next.
+    """
+
+    def reset() -> None:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        get_settings.cache_clear()
+        _cached_engine.cache_clear()
+
+    def open_(url: str, **params: str | list[str]) -> AppTest:
+        monkeypatch.setenv("CHATDASH_DATABASE_URL", url)
+        reset()
+        page = AppTest.from_file(str(APP_PATH), default_timeout=60)
+        for name, value in params.items():
+            page.query_params[name] = value
+        return page.run()
+
+    reset()
+    yield open_
+    get_engine(get_settings()).dispose()
+    reset()
+
+
+# -- the opening view and links --------------------------------------------------------------
+
+
+def test_opening_view_is_the_whole_data_set(
+    loaded: Database, sample_frame: pl.DataFrame, open_app: OpenApp
+) -> None:
+    page = open_app(dashboard_url(loaded))
+    assert problems(page) == [] and [e.value for e in page.error] == []
+    everything = pick(sample_frame)
+    assert shown(page) == figures(everything)
+    assert [metric.proto.delta for metric in page.metric] == ["", "", "", ""]  # nothing before the data
+    first, last = sample_frame["order_date"].min(), sample_frame["order_date"].max()
+    assert page.date_input(key="dates").value == (first, last)
+    assert page.multiselect(key="categories").value == []
+    assert page.query_params == {}  # the opening view's link is the bare URL
+
+    figure = chart(page)  # the first tab: revenue per month, automatic for 14 years
+    monthly = (
+        everything.group_by(pl.col("order_date").dt.strftime("%Y-%m").alias("month"))
+        .agg(pl.col("revenue").sum(), pl.len().alias("orders"))
+        .sort("month")
+    )
+    assert figure["layout"]["title"]["text"] == "Revenue per month"
+    assert figure["data"][0]["customdata"] == [[m, money(r), f"{n:,}"] for m, r, n in monthly.iter_rows()]
+
+    assert caption_with(page, "Rows").startswith(f"Rows 1 to 50 of {SAMPLE_ROWS:,} · page 1 of 600")
+    newest = everything.sort(["order_date", "order_id"], descending=True).head(50)
+    table = page.dataframe[0].value
+    assert table["order_id"].tolist() == newest["order_id"].to_list()
+    assert table["total"].tolist() == [money(c) for c in newest["total_cents"]]
+    assert page.link_button[0].proto.url == "/export/sales.csv"
+
+
+def test_a_link_reproduces_a_filtered_view(
+    loaded: Database, sample_frame: pl.DataFrame, open_app: OpenApp
+) -> None:
+    link = {
+        "start": "2019-01-01",
+        "end": "2019-12-31",
+        "category": ["Office", "Sundry"],
+        "chart": "category",
+        "sort": "oldest",
+        "rows": "25",
+        "utm_source": "mail",  # not ours: left alone
+    }
+    page = open_app(dashboard_url(loaded), **link)
+    assert problems(page) == [] and list(page.warning) == []
+    rows = pick(sample_frame, dt.date(2019, 1, 1), dt.date(2019, 12, 31), ("Office", "Sundry"))
+    assert shown(page) == figures(rows)
+    assert page.date_input(key="dates").value == (dt.date(2019, 1, 1), dt.date(2019, 12, 31))
+    assert page.multiselect(key="categories").value == ["Office", "Sundry"]
+    assert page.query_params == link
+
+    # The change against the 365 days before (all of 2018), from the rows themselves.
+    before = pick(sample_frame, dt.date(2018, 1, 1), dt.date(2018, 12, 31), ("Office", "Sundry"))
+    revenue_now, revenue_then = (
+        Decimal(int(rows["revenue"].sum())) / 100,
+        Decimal(int(before["revenue"].sum())) / 100,
+    )
+    assert page.metric[0].proto.delta == formatting.change(revenue_now, revenue_then, as_money=True)
+    assert page.metric[1].proto.delta == formatting.change(rows.height, before.height, as_money=False)
+    assert "vs. prior 365 days" in page.metric[0].proto.delta_description
+
+    by_category = (
+        rows.group_by("categories")
+        .agg(pl.col("revenue").sum())
+        .sort(["revenue", "categories"], descending=[True, False])
+    )
+    bars = chart(page)["data"][0]
+    assert bars["x"] == by_category["categories"].to_list()
+    assert bars["text"] == [money(c) for c in by_category["revenue"]]
+
+    oldest = rows.sort(["order_date", "order_id"]).head(25)
+    assert page.dataframe[0].value["order_id"].tolist() == oldest["order_id"].to_list()
+    assert page.link_button[0].proto.url == (
+        "/export/sales.csv?start=2019-01-01&end=2019-12-31&category=Office&category=Sundry&sort=oldest"
+    )
+
+
+def test_a_broken_link_falls_back_with_notices(
+    loaded: Database, sample_frame: pl.DataFrame, open_app: OpenApp
+) -> None:
+    page = open_app(
+        dashboard_url(loaded),
+        start="2019-02-30",
+        end="2031-01-01",
+        category=["Toys", "Office"],
+        granularity="year",
+    )
+    assert problems(page) == []
+    notices = [w.value for w in page.warning]
+    assert len(notices) == 4
+    assert any("'2019-02-30'" in n for n in notices) and any("'Toys'" in n for n in notices)
+    assert shown(page) == figures(pick(sample_frame, categories=("Office",)))
+    assert page.query_params == {"category": "Office"}  # the link now says what is shown
+
+    page.run()  # the next rerun reads the repaired link: nothing more to report
+    assert list(page.warning) == []
+
+
+def test_end_before_start_is_a_message_not_a_query(loaded: Database, open_app: OpenApp) -> None:
+    page = open_app(dashboard_url(loaded), start="2020-01-01", end="2019-01-01")
+    assert problems(page) == []
+    assert "end date 2019-01-01 is before start date 2020-01-01" in page.warning[0].value
+    assert list(page.metric) == [] and page.get("plotly_chart") == [] and list(page.dataframe) == []
+
+
+# -- interacting -------------------------------------------------------------------------------
+
+
+def test_filters_update_metrics_chart_rows_and_link(
+    loaded: Database, sample_frame: pl.DataFrame, open_app: OpenApp
+) -> None:
+    page = open_app(dashboard_url(loaded))
+    page.date_input(key="dates").set_value((dt.date(2020, 2, 10),)).run()  # first click of a range
+    assert [i.value for i in page.info] == ["Pick the end date of the range."]
+    assert list(page.metric) == [] and page.query_params == {}
+
+    page.date_input(key="dates").set_value((dt.date(2020, 2, 10), dt.date(2020, 2, 20)))
+    page.multiselect(key="categories").set_value(["Electronics"]).run()
+    rows = pick(sample_frame, dt.date(2020, 2, 10), dt.date(2020, 2, 20), ("Electronics",))
+    assert shown(page) == figures(rows)
+    assert page.query_params == {"start": "2020-02-10", "end": "2020-02-20", "category": "Electronics"}
+    daily = rows.group_by("order_date").agg(pl.col("revenue").sum(), pl.len()).sort("order_date")
+    assert chart(page)["data"][0]["customdata"] == [
+        [d.isoformat(), money(r), f"{n:,}"] for d, r, n in daily.iter_rows()
+    ]  # eleven days: automatic granularity is days
+    assert caption_with(page, "Rows").startswith(f"Rows 1 to {rows.height} of {rows.height} ")
+
+    page.selectbox(key="granularity").set_value("week").run()
+    assert chart(page)["layout"]["title"]["text"] == "Revenue per week"
+    assert [p[0] for p in chart(page)["data"][0]["customdata"]] == [
+        "week of 2020-02-10",
+        "week of 2020-02-17",
+    ]
+    assert page.query_params["granularity"] == "week"
+
+
+def test_top_products_tab(loaded: Database, sample_frame: pl.DataFrame, open_app: OpenApp) -> None:
+    page = open_app(dashboard_url(loaded), start="2015-03-17", end="2016-08-04")
+    page.session_state["chart"] = state.CHARTS["products"]  # what clicking the tab does
+    page.run()
+    products = (
+        pick(sample_frame, dt.date(2015, 3, 17), dt.date(2016, 8, 4))
+        .group_by("product_names")
+        .agg(pl.col("revenue").sum())
+        .sort(["revenue", "product_names"], descending=[True, False])
+        .head(10)
+    )
+    bars = chart(page)["data"][0]
+    assert bars["orientation"] == "h"
+    assert bars["y"] == list(reversed(products["product_names"].to_list()))  # best seller on top
+    assert bars["text"] == [money(c) for c in reversed(products["revenue"].to_list())]
+    assert page.query_params["chart"] == "products"
+
+
+def test_paging_through_raw_rows(loaded: Database, sample_frame: pl.DataFrame, open_app: OpenApp) -> None:
+    page = open_app(dashboard_url(loaded), start="2019-01-01", end="2019-12-31", category="Office", rows="25")
+    newest = pick(sample_frame, dt.date(2019, 1, 1), dt.date(2019, 12, 31), ("Office",)).sort(
+        ["order_date", "order_id"], descending=True
+    )
+    ids = newest["order_id"].to_list()
+    assert page.button(key="previous_page").disabled
+    page.button(key="next_page").click().run()
+    page.button(key="next_page").click().run()
+    assert page.dataframe[0].value["order_id"].tolist() == ids[50:75]
+    assert caption_with(page, "Rows").startswith(f"Rows 51 to 75 of {len(ids):,} · page 3 of")
+    page.button(key="previous_page").click().run()
+    assert page.dataframe[0].value["order_id"].tolist() == ids[25:50]
+
+    page.radio(key="newest_first").set_value(False).run()  # another order starts again
+    assert page.dataframe[0].value["order_id"].tolist() == list(reversed(ids))[:25]
+    assert page.query_params["sort"] == "oldest"
+
+
+def test_no_matching_orders(loaded: Database, sample_frame: pl.DataFrame, open_app: OpenApp) -> None:
+    sundry_days = set(sample_frame.filter(pl.col("categories") == "Sundry")["order_date"].to_list())
+    days_of_2015 = (dt.date(2015, 1, 1) + dt.timedelta(days=n) for n in range(365))
+    day = next(day for day in days_of_2015 if day not in sundry_days)
+    page = open_app(dashboard_url(loaded), start=day.isoformat(), end=day.isoformat(), category="Sundry")
+    assert problems(page) == []
+    assert shown(page) == ["0.00", "0", "—", "—"]
+    assert [i.value for i in page.info] == ["No data for these filters.", "No data for these filters."]
+    assert page.get("plotly_chart") == [] and list(page.dataframe) == []
+
+
+def test_refresh_reloads_cached_figures(database: Database, open_app: OpenApp) -> None:
+    load_frames(database.engine, generate(1_000, 3), replace=True)
+    page = open_app(dashboard_url(database))
+    assert shown(page)[1] == "1,000"
+    load_frames(database.engine, generate(500, 4, first_order_id=1_001), replace=False)
+    page.run()
+    assert shown(page)[1] == "1,000"  # cached for up to a minute
+    page.button(key="refresh").click().run()
+    assert shown(page)[1] == "1,500"
+
+
+# -- when there is nothing to show -------------------------------------------------------------
+
+
+def test_empty_table_says_how_to_load_data(database: Database, open_app: OpenApp) -> None:
+    page = open_app(dashboard_url(database))
+    assert problems(page) == []
+    assert "no orders" in page.warning[0].value and "`chatdash init`" in page.warning[0].value
+    assert list(page.metric) == []
+
+
+def test_database_without_tables_says_run_init(tmp_path: Path, open_app: OpenApp) -> None:
+    page = open_app(f"sqlite:///{tmp_path / 'new.db'}")
+    assert problems(page) == []
+    assert "no chatdash tables yet" in page.error[0].value and "`chatdash init`" in page.error[0].value
+
+
+def test_database_down_is_a_message(open_app: OpenApp) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    page = open_app(f"postgresql+psycopg://postgres@127.0.0.1:{port}/chatdash")
+    assert problems(page) == []
+    message = page.error[0].value
+    assert "does not answer" in message and "CHATDASH_DATABASE_URL" in message and f":{port}" in message
