@@ -28,8 +28,9 @@ PG_URL = os.environ.get(
 ROWS = (100_000, 1_000_000, 10_000_000)
 
 
-def bench(name: str, rows: int, *extra: str) -> dict[str, object]:
-    command = [CHATDASH, "bench", name, "--rows", str(rows), "--json", *extra]
+def bench(name: str, rows: int | None, *extra: str) -> dict[str, object]:
+    size = ["--rows", str(rows)] if rows is not None else []
+    command = [CHATDASH, "bench", name, *size, "--json", *extra]
     print("$", " ".join(command), flush=True)
     done = subprocess.run(command, check=True, capture_output=True, text=True)
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -55,6 +56,8 @@ def run(rows_list: list[int], only: set[str]) -> None:
                 save(bench("dashboard", rows, *extra, *repeats), f"dashboard-{backend}-{rows}")
         if "generate" in only:
             save(bench("generate", rows, "--baseline-repeat", "1"), f"generate-{rows}")
+    if "llm" in only:
+        save(bench("llm", None), "llm")
 
 
 def load_results() -> list[dict[str, object]]:
@@ -105,7 +108,7 @@ def report(results: list[dict[str, object]]) -> str:
             "`sales_data` and every matching raw row fetched. Both give the same figures (checked in",
             "every run). *Daily series* is the same refresh with a per-day series over 14 years.",
             "*Data build* is generating and loading the rows with the rollups (when not reused), and",
-            "*peak RSS* the benchmark process's peak memory, build included.",
+            "*peak RSS* the benchmark process's peak memory, the build and the naive baseline included.",
             "Target: under 50 ms median at 10M rows on both databases.",
             "",
             "| backend | rows | ours (median ms) | baseline (median) | speedup | daily series (ms) "
@@ -139,7 +142,39 @@ def report(results: list[dict[str, object]]) -> str:
                 f"| {int(r['rows']):,} | {_ms(r['median_ms'])} | {int(r['rows_per_second']):,} | "  # type: ignore[call-overload]
                 f"{_ms(r['baseline_median_ms'])} | {r['speedup']}x | {_mib(r)} |"
             )
-    others = [r for r in results if r["name"] not in ("dashboard", "generate")]
+    for r in (r for r in results if r["name"] == "llm"):
+        lines += [
+            "",
+            "## Models (`chatdash bench llm`)",
+            "",
+            f"Embedded provider ({r['backend']}) against `llama_cpp.server` alone on the same GGUF, in",
+            f"the same run, {r['max_tokens']} tokens per request. *Overhead* is ours / server - 1 on the",
+            "median time per request (target: under +5 %; negative means ours is faster).",
+            "",
+            "| concurrency | ours (median ms) | server (median ms) | overhead | TTFT ours / server (median ms) | tokens/s ours / server |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for level in r["levels"]:  # type: ignore[attr-defined]
+            base = level["baseline"]
+            lines.append(
+                f"| {level['concurrency']} | {_ms(level['median_ms'])} | {_ms(base['median_ms'])} | "
+                f"{level['overhead_pct']:+.1f} % | {level['ttft_median_ms']:,.0f} / "
+                f"{base['ttft_median_ms']:,.0f} | {level['tokens_per_s']} / {base['tokens_per_s']} |"
+            )
+        emb = r["embeddings"]
+        lines += [
+            "",
+            f"Embeddings ({emb['embedder']}): {emb['texts_per_s']:,} texts/s over {emb['texts']:,} texts.",  # type: ignore[index]
+            "",
+            "| vector search (Qdrant local mode) | points | users | p50 ms | p95 ms | numpy scan p50 / p95 |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for search in r["search"]:  # type: ignore[attr-defined]
+            lines.append(
+                f"| {search['mode']} | {search['points']:,} | {search['users']} | {search['p50_ms']} | "
+                f"{search['p95_ms']} | {search['baseline_p50_ms']} / {search['baseline_p95_ms']} |"
+            )
+    others = [r for r in results if r["name"] not in ("dashboard", "generate", "llm")]
     for r in others:
         lines += ["", f"## {r['name']}", "", "```json", json.dumps(r, indent=2), "```"]
     when = sorted({str(r.get("measured_at", "?"))[:10] for r in results})
@@ -150,11 +185,11 @@ def report(results: list[dict[str, object]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, action="append", help="row counts (default: 100k, 1M, 10M)")
-    parser.add_argument("--only", action="append", choices=["dashboard", "generate"])
+    parser.add_argument("--only", action="append", choices=["dashboard", "generate", "llm"])
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
     if not args.report_only:
-        run(args.rows or list(ROWS), set(args.only or ["dashboard", "generate"]))
+        run(args.rows or list(ROWS), set(args.only or ["dashboard", "generate", "llm"]))
     (HERE / "RESULTS.md").write_text(report(load_results()))
     print(f"wrote {HERE / 'RESULTS.md'}")
 

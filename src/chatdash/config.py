@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chatdash.errors import ConfigError
@@ -53,6 +53,35 @@ class Settings(BaseSettings):
     embeddings: Literal["wordllama", "openai"] = "wordllama"
     """Embeddings: `wordllama` (packaged, in process) or `openai` (the LM server's `/v1/embeddings`)."""
 
+    llm_api_key: SecretStr | None = None
+    """Bearer key for the LM server: sent to `LLM_BASE_URL`, and required by `chatdash lm serve` when set."""
+
+    llm_context: int = Field(2048, ge=256)
+    """Context window in tokens (embedded model, `lm serve`, and assumed for `LLM_BASE_URL`); chats that
+    outgrow it lose their oldest turns, never the system prompt or the newest message."""
+
+    llm_threads: int | None = Field(None, ge=1)
+    """CPU threads llama.cpp uses (embedded model and `lm serve`). Unset: half the cores, because llama.cpp's
+    threads spin-wait: more threads than idle cores make decoding several times slower, not faster."""
+
+    llm_queue_size: int = Field(16, ge=0)
+    """Requests that may wait for the embedded model; one more is refused as busy (HTTP 503, Retry-After)."""
+
+    llm_timeout: float = Field(120.0, gt=0)
+    """Seconds to wait for the model's next token (the first one, queueing included) before giving up."""
+
+    llm_max_retries: int = Field(2, ge=0)
+    """Retries, with exponential backoff, of an LM server request after a 429, a 5xx or a connection error."""
+
+    embeddings_model: str | None = None
+    """Model name for `/v1/embeddings` when `EMBEDDINGS=openai`. Unset: `LLM_MODEL`."""
+
+    embeddings_base_url: str | None = None
+    """OpenAI-compatible server for embeddings when `EMBEDDINGS=openai`. Unset: `LLM_BASE_URL`."""
+
+    memory_min_score: float = Field(0.3, ge=-1.0, le=1.0)
+    """Cosine-similarity floor of memory and document searches: weaker matches are left out."""
+
     session_secret: SecretStr | None = None
     """Key that signs session cookies. Unset: a random key kept under `<VAR_DIR>` (development only)."""
 
@@ -79,6 +108,12 @@ class Settings(BaseSettings):
             f"got {value!r} (supported drivers: sqlite, postgresql+psycopg)"
         )
 
+    @field_validator("llm_model_path", "llm_api_key", "llm_threads", "embeddings_model", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `CHATDASH_LLM_MODEL_PATH=` in a .env or an environment means "unset", not the current folder.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str | None) -> str | None:
@@ -86,7 +121,7 @@ class Settings(BaseSettings):
             raise ValueError(f"expected redis://host:6379/0 or rediss://..., got {value!r}")
         return value or None
 
-    @field_validator("qdrant_url", "llm_base_url", "otlp_endpoint")
+    @field_validator("qdrant_url", "llm_base_url", "embeddings_base_url", "otlp_endpoint")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value and not value.startswith(("http://", "https://")):

@@ -8,7 +8,16 @@
     ├── NotInitialized             the database has no chatdash tables yet; run `chatdash init`
     ├── DataError                  sales data that cannot be loaded
     │   └── BadRowError            one row of a file is wrong; carries the line number
-    └── QueryError                 a question the query layer refuses (e.g. end before start)
+    ├── QueryError                 a question the query layer refuses (e.g. end before start)
+    ├── ModelError                 the language model (embedded or behind a server) did not answer as asked
+    │   ├── ModelNotFound          no usable model: GGUF missing or unreadable, or a name the server lacks
+    │   ├── ModelUnavailable       the LM (or embeddings) server cannot be reached or refuses us
+    │   ├── ModelTimeout           no token within CHATDASH_LLM_TIMEOUT seconds
+    │   ├── ModelBusy              queue full (embedded) or server 429/503; carries ``retry_after`` seconds
+    │   ├── PromptTooLong          the system prompt and newest message alone exceed the context window
+    │   └── InvalidStructuredOutput  replies that never matched the schema, after every attempt
+    ├── MemoryStoreError           the vector store cannot be opened or reached, or holds other vectors
+    └── DocumentError              a file `chatdash docs add` cannot take (not UTF-8 text, not Markdown/text)
 
 Each message says what to check or fix. They become CLI messages, HTTP 4xx bodies or page messages
 only at those edges.
@@ -47,3 +56,53 @@ class BadRowError(DataError):
 
 class QueryError(ChatdashError):
     """A question the query layer will not run as asked."""
+
+
+class ModelError(ChatdashError):
+    """The language model did not produce what was asked; the subclasses say why."""
+
+
+class ModelNotFound(ModelError):
+    """No usable model: the GGUF file is missing or unreadable, or the server does not serve the name."""
+
+
+class ModelUnavailable(ModelError):
+    """The LM server (or embeddings server) cannot be reached, or refuses our requests."""
+
+
+class ModelTimeout(ModelError):
+    """The model produced no token within the configured time."""
+
+
+class ModelBusy(ModelError):
+    """Too many requests are already waiting for the model; try again after ``retry_after`` seconds.
+
+    The web layer turns this into ``503 Service Unavailable`` with a ``Retry-After`` header.
+    """
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class PromptTooLong(ModelError):
+    """Even after dropping the older turns, the prompt does not fit in the model's context window."""
+
+
+class InvalidStructuredOutput(ModelError):
+    """The model's replies did not validate against the requested schema, however often we asked.
+
+    ``last_reply`` holds the final attempt's raw text for logs and traces.
+    """
+
+    def __init__(self, message: str, last_reply: str) -> None:
+        self.last_reply = last_reply
+        super().__init__(message)
+
+
+class MemoryStoreError(ChatdashError):
+    """The vector store cannot be used: unreachable server, locked local folder, mismatched vectors."""
+
+
+class DocumentError(ChatdashError):
+    """A knowledge-base file that cannot be added as given."""

@@ -65,3 +65,39 @@ def generate(
     from chatdash.bench import generate as bench
 
     _report(bench.run(rows, repeat, baseline_repeat), as_json)
+
+
+@app.command("llm")
+@edge
+def llm(
+    max_tokens: int = typer.Option(32, min=1, help="Tokens generated per request."),
+    concurrency: list[int] = typer.Option(
+        [1, 4, 16], help="Simultaneous requests; repeat for several levels."
+    ),
+    rounds: int = typer.Option(1, min=1, help="Waves of requests per level (x3 at concurrency 1)."),
+    points: list[int] = typer.Option(
+        [10_000, 100_000], help="Stored vectors for the search timing; repeatable."
+    ),
+    queries: int = typer.Option(200, min=1, help="Searches timed per store size."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Embedded provider vs llama_cpp.server alone (same model, same run); embeddings/s; search p50/p95."""
+    from chatdash.bench import llm as bench
+
+    result = bench.run(
+        get_settings(),
+        max_tokens=max_tokens,
+        concurrency=concurrency,
+        rounds=rounds,
+        points=points,
+        queries=queries,
+    )
+    if as_json:
+        _report(result, as_json)
+        return
+    _report({k: v for k, v in result.items() if k not in ("levels", "search", "embeddings")}, as_json)
+    for level in result["levels"]:
+        console.print(level, highlight=False)
+    console.print(result["embeddings"], highlight=False)
+    for row in result["search"]:
+        console.print(row, highlight=False)

@@ -1,0 +1,137 @@
+"""Knowledge-base documents: Markdown and text files, chunked, embedded and searchable.
+
+A document is identified by its source (the file's absolute path) and owner. Adding it again replaces
+its chunks without a gap: the new chunks overwrite the old ones position by position, then whatever is
+left of the previous version is deleted, so a search running meanwhile sees one version or the other,
+never neither. An unchanged file (same content hash) is not embedded again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from qdrant_client import models
+
+from chatdash.errors import DocumentError
+from chatdash.memory.chunking import split_document
+from chatdash.memory.store import EVERYONE, VectorStore, field_is, point_id
+
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
+TEXT_SUFFIXES = frozenset({".txt", ".text"})
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    source: str
+    chunks: int
+    status: Literal["added", "replaced", "unchanged"]
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A chunk found for a query: where it comes from (``source:start_line``) and how close it is."""
+
+    source: str
+    position: int
+    start_line: int
+    heading: str
+    text: str
+    score: float
+
+
+class DocumentStore:
+    """The documents collection of a ``VectorStore``. Shared documents belong to ``EVERYONE``."""
+
+    def __init__(self, store: VectorStore, *, min_score: float = 0.3) -> None:
+        self.store = store
+        self.min_score = min_score
+
+    def add_file(self, path: Path, *, owner: str = EVERYONE) -> Added:
+        """Add (or replace) one Markdown or text file."""
+        suffix = path.suffix.lower()
+        if suffix not in MARKDOWN_SUFFIXES | TEXT_SUFFIXES:
+            raise DocumentError(f"{path}: only Markdown (.md, .markdown) and text (.txt) files can be added")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise DocumentError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except OSError as exc:
+            raise DocumentError(f"{path}: cannot be read ({exc.strerror})") from None
+        return self.add_text(str(path.resolve()), text, owner=owner, markdown=suffix in MARKDOWN_SUFFIXES)
+
+    def add_text(self, source: str, text: str, *, owner: str = EVERYONE, markdown: bool = True) -> Added:
+        """Add (or replace) the document ``source`` with ``text``."""
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        this_source = field_is("source", source)
+        before = self.store.count("documents", owner, [this_source])
+        chunks = split_document(text, markdown=markdown)
+        if before and before == len(chunks):
+            same = self.store.count("documents", owner, [this_source, field_is("sha256", digest)])
+            if same == before:
+                return Added(source, before, "unchanged")
+        vectors = self.store.embed([chunk.embedding_text for chunk in chunks])
+        now = time.time()
+        points = [
+            models.PointStruct(
+                id=point_id("documents", owner, source, str(chunk.position)),
+                vector=vector,
+                payload={
+                    "source": source,
+                    "position": chunk.position,
+                    "start_line": chunk.start_line,
+                    "heading": chunk.heading,
+                    "text": chunk.text,
+                    "sha256": digest,
+                    "added_at": now,
+                },
+            )
+            for chunk, vector in zip(chunks, vectors, strict=True)
+        ]
+        self.store.upsert("documents", owner, points)
+        if before:
+            stale = models.Filter(must_not=[field_is("sha256", digest)])
+            self.store.delete("documents", owner, [this_source, stale])
+        return Added(source, len(chunks), "replaced" if before else "added")
+
+    def search(self, owner: str, query: str, *, k: int = 5, min_score: float | None = None) -> list[Passage]:
+        """The ``k`` passages closest to ``query`` among ``owner``'s and the shared documents."""
+        owners = [owner] if owner == EVERYONE else [owner, EVERYONE]
+        floor = self.min_score if min_score is None else min_score
+        points = self.store.search("documents", owners, query, limit=k, min_score=floor)
+        return [
+            Passage(
+                source=str(p.payload["source"]),
+                position=int(p.payload["position"]),
+                start_line=int(p.payload["start_line"]),
+                heading=str(p.payload["heading"]),
+                text=str(p.payload["text"]),
+                score=float(p.score),
+            )
+            for p in points
+            if p.payload
+        ]
+
+    def chunks_of(self, source: str, *, owner: str = EVERYONE) -> list[Passage]:
+        """The stored chunks of one document, in order (score 0)."""
+        records = self.store.scroll("documents", owner, [field_is("source", source)])
+        passages = [
+            Passage(
+                source=source,
+                position=int(r.payload["position"]),
+                start_line=int(r.payload["start_line"]),
+                heading=str(r.payload["heading"]),
+                text=str(r.payload["text"]),
+                score=0.0,
+            )
+            for r in records
+            if r.payload
+        ]
+        return sorted(passages, key=lambda p: p.position)
+
+    def remove(self, source: str, *, owner: str = EVERYONE) -> None:
+        """Delete a document's chunks."""
+        self.store.delete("documents", owner, [field_is("source", source)])
