@@ -91,6 +91,24 @@ class Settings(BaseSettings):
     otlp_endpoint: str | None = None
     """OpenTelemetry OTLP endpoint for traces. Unset: traces are kept in the database only."""
 
+    auth: Literal["password", "open"] = "password"
+    """`password`: accounts with username + password (argon2); `open`: a name is enough (demos only)."""
+
+    db_api_url: str | None = None
+    """The data API (`serve --role db-api`) for `--role ui` to talk to (not used yet). Unset: same process."""
+
+    api_max_body_bytes: int = Field(262_144, ge=1024)
+    """Largest request body the APIs accept, in bytes; a bigger one gets 413."""
+
+    api_max_messages: int = Field(100, ge=1)
+    """Most messages one `POST /api/chat` may carry; more get 422."""
+
+    chat_max_message_chars: int = Field(16_000, ge=1)
+    """Longest single chat message, in characters; longer ones get 422."""
+
+    chat_max_tokens: int = Field(512, ge=1)
+    """Tokens a chat reply may take at most."""
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
@@ -121,7 +139,7 @@ class Settings(BaseSettings):
             raise ValueError(f"expected redis://host:6379/0 or rediss://..., got {value!r}")
         return value or None
 
-    @field_validator("qdrant_url", "llm_base_url", "embeddings_base_url", "otlp_endpoint")
+    @field_validator("qdrant_url", "llm_base_url", "embeddings_base_url", "otlp_endpoint", "db_api_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value and not value.startswith(("http://", "https://")):

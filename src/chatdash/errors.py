@@ -16,6 +16,10 @@
     │   ├── ModelBusy              queue full (embedded) or server 429/503; carries ``retry_after`` seconds
     │   ├── PromptTooLong          the system prompt and newest message alone exceed the context window
     │   └── InvalidStructuredOutput  replies that never matched the schema, after every attempt
+    ├── NotFound                   no such chat/message/key *for this user* (another user's ids look missing)
+    ├── AuthError                  missing, wrong or revoked credentials (API key, password)
+    ├── Conflict                   the request clashes with what exists (a taken username)
+    ├── RateLimited                over the per-key / per-user budget; carries ``retry_after`` seconds
     ├── MemoryStoreError           the vector store cannot be opened or reached, or holds other vectors
     └── DocumentError              a file `chatdash docs add` cannot take (not UTF-8 text, not Markdown/text)
 
@@ -97,6 +101,26 @@ class InvalidStructuredOutput(ModelError):
 
     def __init__(self, message: str, last_reply: str) -> None:
         self.last_reply = last_reply
+        super().__init__(message)
+
+
+class NotFound(ChatdashError):
+    """The thing does not exist for this user; the same error whether it is missing or someone else's."""
+
+
+class AuthError(ChatdashError):
+    """The credentials are missing, wrong or revoked."""
+
+
+class Conflict(ChatdashError):
+    """The request clashes with the current state (a taken username, a reply already being written)."""
+
+
+class RateLimited(ChatdashError):
+    """Over the rate limit; try again after ``retry_after`` seconds (HTTP 429 + ``Retry-After``)."""
+
+    def __init__(self, message: str, retry_after: float, limit: int = 0, reset_after: float = 0.0) -> None:
+        self.retry_after, self.limit, self.reset_after = retry_after, limit, reset_after
         super().__init__(message)
 
 

@@ -22,8 +22,22 @@ FILTERS = [
     SalesFilter(None, dt.date(2011, 5, 15)),
     SalesFilter(dt.date(2023, 11, 30), None, ("Stationery",)),
     SalesFilter(dt.date(2030, 1, 1), dt.date(2030, 12, 31)),  # matches nothing
+    SalesFilter(products=("Laptop",)),
+    SalesFilter(dt.date(2017, 2, 11), dt.date(2018, 3, 9), products=("Chair", "Pen")),
+    SalesFilter(dt.date(2021, 6, 3), dt.date(2021, 6, 20), ("Office",), ("Desk", "Laptop")),
 ]
-IDS = ["all", "2019", "office+sundry-partial-months", "10-days", "open-start", "open-end", "empty"]
+IDS = [
+    "all",
+    "2019",
+    "office+sundry-partial-months",
+    "10-days",
+    "open-start",
+    "open-end",
+    "empty",
+    "laptop",
+    "chair+pen-partial-months",
+    "office+desk+laptop-days",
+]
 
 
 def money(cents: int) -> Decimal:
@@ -37,6 +51,8 @@ def select(frame: pl.DataFrame, flt: SalesFilter) -> pl.DataFrame:
         frame = frame.filter(pl.col("order_date") <= flt.end)
     if flt.categories:
         frame = frame.filter(pl.col("categories").is_in(list(flt.categories)))
+    if flt.products:
+        frame = frame.filter(pl.col("product_names").is_in(list(flt.products)))
     return frame.with_columns(revenue=pl.col("price_cents") * pl.col("quantity"))
 
 
@@ -118,8 +134,12 @@ def test_revenue_over_time(
     ]
 
 
+RAW = [*FILTERS[:4], FILTERS[8]]
+RAW_IDS = [*IDS[:4], IDS[8]]
+
+
 @pytest.mark.parametrize("newest_first", [False, True])
-@pytest.mark.parametrize("flt", FILTERS[:4], ids=IDS[:4])
+@pytest.mark.parametrize("flt", RAW, ids=RAW_IDS)
 def test_raw_rows_pages_through_everything(
     loaded: Database, sample_frame: pl.DataFrame, flt: SalesFilter, newest_first: bool
 ) -> None:

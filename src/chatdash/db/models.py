@@ -12,13 +12,20 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
+    CheckConstraint,
     Date,
+    DateTime,
     Dialect,
+    ForeignKey,
     Index,
     Integer,
     Numeric,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -139,3 +146,101 @@ class SalesDailyCategory(Base):
 
 
 SALES_SECONDARY_INDEXES = ("ix_sales_data_date_order", "ix_sales_data_category_date_order")
+
+
+# -- the chat app ------------------------------------------------------------------------------
+# Every row below belongs to a user (directly or through its chat), so every query can be scoped by
+# owner. Messages carry an explicit ``position`` (unique per chat): the order never depends on clock
+# resolution or on the database's whim.
+
+MESSAGE_STATUSES = ("streaming", "complete", "stopped", "error")
+"""``streaming`` while the server generates it; then ``complete``, ``stopped`` (kept partial) or ``error``."""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class User(Base):
+    """A person. ``password_hash`` is argon2, or NULL for accounts made in ``CHATDASH_AUTH=open`` mode."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Chat(Base):
+    """A conversation. The id is random (not a counter) so ids reveal nothing about other users."""
+
+    __tablename__ = "chats"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    __table_args__ = (Index("ix_chats_user_updated", "user_id", "updated_at"),)
+
+
+class ChatMessage(Base):
+    """One turn of a chat; ``position`` is its place in the chat (0, 1, 2, ...)."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[str] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    sources: Mapped[str | None] = mapped_column(Text)
+    """JSON list of what a reply is grounded in (exact sales figures, documents), shown under it."""
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    __table_args__ = (
+        UniqueConstraint("chat_id", "position", name="uq_messages_chat_position"),
+        CheckConstraint("role IN ('user', 'assistant')", name="ck_messages_role"),
+        CheckConstraint("status IN ('streaming', 'complete', 'stopped', 'error')", name="ck_messages_status"),
+    )
+
+
+class ApiKey(Base):
+    """A Bearer key for ``/api``: only the SHA-256 of the token is stored; ``prefix`` is for display."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Feedback(Base):
+    """A user's thumbs up (+1) or down (-1) on one reply, with an optional comment; one per user and reply."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    __table_args__ = (
+        UniqueConstraint("message_id", "user_id", name="uq_feedback_message_user"),
+        CheckConstraint("rating IN (-1, 1)", name="ck_feedback_rating"),
+    )

@@ -103,7 +103,7 @@ def _product_totals(conn: Connection, flt: SalesFilter) -> dict[_ProductKey, lis
     totals: dict[_ProductKey, list[int]] = {}
     for table, bounds in parts:
         key = (table.c.product_id, table.c.product_name, table.c.category)
-        where = bounds + ([table.c.category.in_(flt.categories)] if flt.categories else [])
+        where = bounds + _names(flt, table)
         stmt = (
             select(
                 *key,
@@ -176,7 +176,8 @@ def revenue_over_time(
     """Revenue and orders per day, ISO week or month, oldest first; empty periods are absent.
 
     Months read whole months from the monthly grain; days and weeks read the day x category grain
-    (weeks are folded here, exactly, in integer cents).
+    (weeks are folded here, exactly, in integer cents), or the day x product grain when the filter
+    names products.
     """
     if granularity not in GRANULARITIES:
         raise QueryError(f"granularity must be one of {', '.join(GRANULARITIES)}, got {granularity!r}")
@@ -191,7 +192,8 @@ def revenue_over_time(
         if months is not None:
             _add_periods(conn, series, _monthly, _monthly.c.month, [months], flt, granularity)
         if days:
-            _add_periods(conn, series, _by_category, _by_category.c.day, days, flt, granularity)
+            daily = _daily if flt.products else _by_category
+            _add_periods(conn, series, daily, daily.c.day, days, flt, granularity)
     return [
         PeriodRevenue(period, cents_to_decimal(revenue), orders)
         for period, (revenue, orders) in sorted(series.items())
@@ -210,8 +212,7 @@ def _add_periods(
     limits = [limit for a, b in spans if (limit := _within(period, a, b)) is not None]
     # An open span (no start, no end) means every period: no date condition at all.
     where = [or_(*limits)] if len(limits) == len(spans) else []
-    if flt.categories:
-        where.append(table.c.category.in_(flt.categories))
+    where += _names(flt, table)
     stmt = (
         select(period, _bigint(func.sum(table.c.revenue_cents)), _bigint(func.sum(table.c.order_count)))
         .where(*where)
@@ -222,6 +223,16 @@ def _add_periods(
         sums = series.setdefault(bucket(day, granularity), [0, 0])
         sums[0] += revenue
         sums[1] += orders
+
+
+def _names(flt: SalesFilter, table: Table) -> list[ColumnElement[bool]]:
+    """The category and product conditions of ``flt`` on a rollup table."""
+    where: list[ColumnElement[bool]] = []
+    if flt.categories:
+        where.append(table.c.category.in_(flt.categories))
+    if flt.products:
+        where.append(table.c.product_name.in_(flt.products))
+    return where
 
 
 def _within(
@@ -300,7 +311,7 @@ def _page(
 
 
 def _where(
-    flt: SalesFilter, day: ColumnElement[Any], category: ColumnElement[Any]
+    flt: SalesFilter, day: ColumnElement[Any], category: ColumnElement[Any], product: ColumnElement[Any]
 ) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     if flt.start:
@@ -309,8 +320,10 @@ def _where(
         clauses.append(day <= flt.end)
     if flt.categories:
         clauses.append(category.in_(flt.categories))
+    if flt.products:
+        clauses.append(product.in_(flt.products))
     return clauses
 
 
 def _raw_where(flt: SalesFilter) -> list[ColumnElement[bool]]:
-    return _where(flt, _raw.c.order_date, _raw.c.categories)
+    return _where(flt, _raw.c.order_date, _raw.c.categories, _raw.c.product_names)

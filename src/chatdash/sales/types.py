@@ -20,11 +20,13 @@ def cents_to_decimal(cents: int) -> Decimal:
 
 @dataclass(frozen=True, slots=True)
 class SalesFilter:
-    """Which orders a question is about. Dates are inclusive; no categories means all of them."""
+    """Which orders a question is about. Dates are inclusive; no categories (products) means all."""
 
     start: dt.date | None = None
     end: dt.date | None = None
     categories: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    """Product names (``sales_data.product_names``); the chat's questions name products."""
 
     def __post_init__(self) -> None:
         if self.start and self.end and self.end < self.start:
@@ -34,6 +36,7 @@ class SalesFilter:
             )
         # Normalise so that equal filters are equal (and cache keys match).
         object.__setattr__(self, "categories", tuple(sorted(set(self.categories))))
+        object.__setattr__(self, "products", tuple(sorted(set(self.products))))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,89 @@
+"""``create_app(settings, role)``: the ASGI app ``chatdash serve`` runs.
+
+Roles, as in the published split deployment: ``db-api`` serves the data API (``/chats``...) only;
+``ui`` serves what faces people (the web pages and ``/api/chat``); ``all`` serves
+everything in one process. Every role has ``/healthz``, ``/readyz`` and OpenAPI docs at ``/docs``.
+
+Tests pass their own ``service`` (scripted model, test database) and ``rate_limit_prefix`` (so their
+Redis counters do not meet); everything else comes from settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Literal
+
+from fastapi import FastAPI
+
+from chatdash.chat.api import chats, completions, errors, health
+from chatdash.chat.api.bodylimit import BodyLimit
+from chatdash.chat.ratelimit import RateLimiter
+from chatdash.chat.service import ChatService
+from chatdash.config import Settings, get_settings
+
+Role = Literal["all", "db-api", "ui"]
+ROLES: tuple[Role, ...] = ("all", "db-api", "ui")
+
+
+def create_app(
+    settings: Settings | None = None,
+    role: Role = "all",
+    *,
+    service: ChatService | None = None,
+    rate_limit_prefix: str = "chatdash",
+    ready_checks: dict[str, health.Check] | None = None,
+) -> FastAPI:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
+    settings = settings or get_settings()
+    if service is None:
+        from chatdash.db.engine import get_engine
+
+        service = ChatService(get_engine(settings), settings)
+    chat_service = service
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        chat_service.close_abandoned()
+        yield
+        await chat_service.aclose()  # running replies keep their text as "stopped"
+
+    app = FastAPI(title="chatdash", summary="Chat and data APIs", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.chat = service
+    app.state.limiter = RateLimiter(settings.api_rate_limit, settings.redis_url, key_prefix=rate_limit_prefix)
+    app.state.ready_checks = (
+        ready_checks if ready_checks is not None else health.default_checks(settings, service.engine)
+    )
+    errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.include_router(health.router)
+    if role in ("all", "db-api"):
+        app.include_router(chats.router)
+    if role in ("all", "ui"):
+        app.include_router(completions.router)
+        _add_pages(app, settings, rate_limit_prefix)
+    return app
+
+
+def _add_pages(app: FastAPI, settings: Settings, rate_limit_prefix: str) -> None:
+    from starlette.middleware.sessions import SessionMiddleware
+    from starlette.staticfiles import StaticFiles
+
+    from chatdash.chat.web import pages, session
+
+    app.state.signin_limiter = RateLimiter(
+        session.SIGNIN_LIMIT, settings.redis_url, key_prefix=rate_limit_prefix
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session.session_secret(settings),
+        session_cookie="chatdash_session",
+        same_site="lax",
+        https_only=False,
+        max_age=14 * 24 * 3600,
+    )
+    app.mount("/static", StaticFiles(directory=Path(pages.__file__).parent / "static"), name="static")
+    app.include_router(pages.router)

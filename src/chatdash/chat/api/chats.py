@@ -1,0 +1,141 @@
+"""The data API: ``/chats``, ``/chats/{id}``, ``/chats/{id}/messages`` and per-reply actions.
+
+Every route acts as the user behind the Bearer key and goes through ``ChatService``, which scopes each
+lookup by owner: another user's ids answer 404 exactly like missing ones.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from fastapi.exceptions import RequestValidationError
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from chatdash.chat.api.deps import ServiceDep, SettingsDep, UserIdDep
+from chatdash.chat.api.schemas import (
+    ChatCreate,
+    ChatPublic,
+    ChatsPublic,
+    ChatUpdate,
+    FeedbackCreate,
+    FeedbackPublic,
+    MessageCreate,
+    MessagePublic,
+    MessagesPublic,
+)
+from chatdash.config import Settings
+
+router = APIRouter(prefix="/chats", tags=["chats"])
+
+Skip = Annotated[int, Query(ge=0, description="Items to skip")]
+Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (1-200)")]
+
+
+def check_length(settings: Settings, content: str, loc: tuple[str | int, ...]) -> None:
+    """A message longer than CHATDASH_CHAT_MAX_MESSAGE_CHARS gets FastAPI's own 422 shape."""
+    if len(content) > settings.chat_max_message_chars:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "string_too_long",
+                    "loc": loc,
+                    "msg": f"a message may have at most {settings.chat_max_message_chars} characters "
+                    f"(this one has {len(content)})",
+                    "input": None,
+                }
+            ]
+        )
+
+
+@router.get("", response_model=ChatsPublic)
+def list_chats(service: ServiceDep, user_id: UserIdDep, skip: Skip = 0, limit: Limit = 50) -> ChatsPublic:
+    """The caller's chats, most recently active first."""
+    chats, count = service.chats(user_id, skip=skip, limit=limit)
+    return ChatsPublic(data=[ChatPublic.model_validate(c) for c in chats], count=count)
+
+
+@router.post("", response_model=ChatPublic, status_code=201)
+def create_chat(body: ChatCreate, service: ServiceDep, user_id: UserIdDep) -> ChatPublic:
+    return ChatPublic.model_validate(service.create_chat(user_id, body.title))
+
+
+@router.get("/{chat_id}", response_model=ChatPublic)
+def get_chat(chat_id: str, service: ServiceDep, user_id: UserIdDep) -> ChatPublic:
+    return ChatPublic.model_validate(service.chat(user_id, chat_id))
+
+
+@router.patch("/{chat_id}", response_model=ChatPublic)
+def rename_chat(chat_id: str, body: ChatUpdate, service: ServiceDep, user_id: UserIdDep) -> ChatPublic:
+    return ChatPublic.model_validate(service.rename_chat(user_id, chat_id, body.title))
+
+
+@router.delete("/{chat_id}", status_code=204)
+async def delete_chat(chat_id: str, service: ServiceDep, user_id: UserIdDep) -> Response:
+    """Delete the chat with its messages and feedback (a reply being written is stopped first)."""
+    await service.delete_chat(user_id, chat_id)
+    return Response(status_code=204)
+
+
+@router.get("/{chat_id}/messages", response_model=MessagesPublic)
+def list_messages(
+    chat_id: str, service: ServiceDep, user_id: UserIdDep, skip: Skip = 0, limit: Limit = 100
+) -> MessagesPublic:
+    """Messages in order (``position``); a reply being written shows its text so far."""
+    messages, count = service.messages(user_id, chat_id, skip=skip, limit=limit)
+    return MessagesPublic(data=[MessagePublic.model_validate(m) for m in messages], count=count)
+
+
+@router.post("/{chat_id}/messages", response_model=MessagePublic, status_code=201)
+def add_message(
+    chat_id: str, body: MessageCreate, service: ServiceDep, settings: SettingsDep, user_id: UserIdDep
+) -> MessagePublic:
+    """Store a message at the end of the chat, as given; no reply is generated (use ``/api/chat``)."""
+    check_length(settings, body.content, ("body", "content"))
+    return MessagePublic.model_validate(service.add_message(user_id, chat_id, body.role, body.content))
+
+
+@router.get("/{chat_id}/messages/{message_id}/stream")
+async def follow_reply(
+    chat_id: str, message_id: int, service: ServiceDep, user_id: UserIdDep
+) -> EventSourceResponse:
+    """Server-Sent Events of a reply: its text so far, then new text while this process writes it
+    (a reload mid-reply picks up here), then ``done`` with the stored message."""
+    service.generation(user_id, chat_id, message_id)  # 404 before the stream starts
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        async for delta in service.follow(user_id, chat_id, message_id):
+            yield ServerSentEvent(json.dumps({"content": delta}), event="delta")
+        gen = service.generation(user_id, chat_id, message_id)
+        if gen is not None:
+            await gen.wait()
+        message = MessagePublic.model_validate(service.message(user_id, chat_id, message_id))
+        yield ServerSentEvent(message.model_dump_json(), event="done")
+
+    return EventSourceResponse(events(), ping=15)
+
+
+@router.post("/{chat_id}/messages/{message_id}/stop", response_model=MessagePublic)
+async def stop_reply(chat_id: str, message_id: int, service: ServiceDep, user_id: UserIdDep) -> MessagePublic:
+    """Stop a reply being written: the model stops and the text so far is kept as ``stopped``."""
+    return MessagePublic.model_validate(await service.stop(user_id, chat_id, message_id))
+
+
+@router.post("/{chat_id}/messages/{message_id}/retry", response_model=MessagePublic, status_code=202)
+async def retry_reply(
+    chat_id: str, message_id: int, service: ServiceDep, user_id: UserIdDep
+) -> MessagePublic:
+    """Write a failed or stopped reply again; poll the messages (or stream ``/api/chat``) for its text."""
+    reply, _ = await service.retry(user_id, chat_id, message_id)
+    return MessagePublic.model_validate(reply)
+
+
+@router.put("/{chat_id}/messages/{message_id}/feedback", response_model=FeedbackPublic)
+def give_feedback(
+    chat_id: str, message_id: int, body: FeedbackCreate, service: ServiceDep, user_id: UserIdDep
+) -> FeedbackPublic:
+    """Thumbs up (1) or down (-1) on a reply, with an optional comment; giving it again replaces it."""
+    feedback = service.feedback(user_id, chat_id, message_id, body.rating, body.comment)
+    return FeedbackPublic.model_validate(feedback)

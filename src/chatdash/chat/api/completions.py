@@ -1,0 +1,120 @@
+"""``POST /api/chat``: the published production API, behind a Bearer key and the per-key rate limit.
+
+Without ``conversation_id`` a new chat is stored with the request's earlier messages as its history;
+with one, the stored chat is the history and only the last (user) message is new. The reply is written
+by the server (see ``chatdash.chat.generation``): a client that disconnects mid-stream does not stop it,
+and ``POST /chats/{id}/messages/{mid}/stop`` does.
+
+Streaming (``"stream": true``) is Server-Sent Events: ``start`` (ids), ``delta`` (``{"content": ...}``)
+events, then ``done`` (status, usage) or ``error`` (``{"detail", "status"}``); comment pings every
+``PING_SECONDS`` keep proxies from closing a slow reply, and ``X-Accel-Buffering: no`` stops nginx
+from buffering it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from chatdash.chat.api.chats import check_length
+from chatdash.chat.api.deps import LimitedKeyDep, ServiceDep, SettingsDep
+from chatdash.chat.api.errors import error_response, status_for
+from chatdash.chat.api.schemas import ChatReply, ChatRequest, MessageBase, Usage
+from chatdash.chat.generation import Generation
+from chatdash.chat.service import ChatService
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+PING_SECONDS = 15
+FAIL_FAST_SECONDS = 0.5
+
+
+@router.post(
+    "/chat",
+    response_model=ChatReply,
+    responses={
+        401: {"description": "missing, wrong or revoked API key"},
+        429: {"description": "over the key's rate limit (see Retry-After)"},
+        503: {"description": "the model is busy (see Retry-After)"},
+    },
+)
+async def chat(
+    body: ChatRequest, request: Request, key: LimitedKeyDep, service: ServiceDep, settings: SettingsDep
+) -> Any:
+    """Answer the last message; ``"stream": true`` answers as Server-Sent Events."""
+    if len(body.messages) > settings.api_max_messages:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "too_long",
+                    "loc": ("body", "messages"),
+                    "msg": f"at most {settings.api_max_messages} messages per request "
+                    f"(got {len(body.messages)}); send conversation_id to continue a stored chat",
+                    "input": None,
+                }
+            ]
+        )
+    for index, message in enumerate(body.messages):
+        check_length(settings, message.content, ("body", "messages", index, "content"))
+
+    user_id = key.user_id
+    if body.conversation_id:
+        chat_id = service.chat(user_id, body.conversation_id).id
+    else:
+        chat_id = service.create_chat(user_id).id
+        for message in body.messages[:-1]:
+            service.add_message(user_id, chat_id, message.role, message.content)
+    reply, gen = await service.send(user_id, chat_id, body.messages[-1].content)
+    headers: dict[str, str] = getattr(request.state, "rate_headers", {})
+
+    if body.stream:
+        # A refusal that comes at once (a full queue: 503, an unreachable server) gets its real status
+        # code; after this short wait, errors arrive as an `error` event of a 200 stream.
+        await gen.started(timeout=FAIL_FAST_SECONDS)
+        if gen.error is not None:
+            response = error_response(gen.error, conversation_id=chat_id, message_id=reply.id)
+            response.headers.update(headers)
+            return response
+        return EventSourceResponse(
+            _events(service, user_id, chat_id, reply.id, gen), ping=PING_SECONDS, headers=headers
+        )
+    await gen.wait()
+    if gen.error is not None:
+        response = error_response(gen.error, conversation_id=chat_id, message_id=reply.id)
+        response.headers.update(headers)
+        return response
+    result = _reply(chat_id, reply.id, gen)
+    return JSONResponse(result.model_dump(mode="json"), headers=headers)
+
+
+def _reply(chat_id: str, message_id: int, gen: Generation) -> ChatReply:
+    usage = Usage(prompt_tokens=None, completion_tokens=None)
+    if gen.done is not None:
+        usage = Usage(prompt_tokens=gen.done.prompt_tokens, completion_tokens=gen.done.completion_tokens)
+    return ChatReply(
+        conversation_id=chat_id,
+        message_id=message_id,
+        message=MessageBase.model_construct(role="assistant", content=gen.text),
+        status=gen.status,
+        usage=usage,
+    )
+
+
+async def _events(
+    service: ChatService, user_id: int, chat_id: str, message_id: int, gen: Generation
+) -> AsyncIterator[ServerSentEvent]:
+    yield ServerSentEvent(json.dumps({"conversation_id": chat_id, "message_id": message_id}), event="start")
+    async for delta in service.follow(user_id, chat_id, message_id):
+        yield ServerSentEvent(json.dumps({"content": delta}), event="delta")
+    await gen.wait()
+    if gen.error is not None:
+        detail = {"detail": str(gen.error), "status": status_for(gen.error)}
+        yield ServerSentEvent(json.dumps(detail), event="error")
+    else:
+        yield ServerSentEvent(_reply(chat_id, message_id, gen).model_dump_json(), event="done")

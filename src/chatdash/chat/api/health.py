@@ -1,0 +1,83 @@
+"""``/healthz`` (the process answers) and ``/readyz`` (its database, LM and vector store do).
+
+Readiness checks are cheap and never load a model: the database runs ``SELECT 1``; an LM server must
+answer ``GET /models``, the embedded model's GGUF must exist; a Qdrant server must answer ``/readyz``,
+local mode needs its folder to be creatable. Each check reports ok or the reason, and any failure
+makes the answer 503 so a load balancer takes the replica out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+
+from chatdash.config import Settings
+
+router = APIRouter(tags=["health"])
+
+Check = Callable[[], Awaitable[None]]
+"""Raises (with a message saying what is wrong) when a dependency is not ready."""
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    checks: dict[str, Check] = request.app.state.ready_checks
+    results: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            await asyncio.wait_for(check(), timeout=5)
+            results[name] = "ok"
+        except Exception as exc:  # a readiness probe reports every failure, it never raises
+            results[name] = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    ready = all(value == "ok" for value in results.values())
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": results}, 200 if ready else 503
+    )
+
+
+def default_checks(settings: Settings, engine: Engine | None) -> dict[str, Check]:
+    checks: dict[str, Check] = {}
+    if engine is not None:
+        checks["database"] = lambda: asyncio.to_thread(_select_one, engine)
+    checks["llm"] = lambda: _check_llm(settings)
+    checks["vector_store"] = lambda: _check_vectors(settings)
+    return checks
+
+
+def _select_one(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+async def _check_llm(settings: Settings) -> None:
+    if settings.llm_base_url:
+        headers = {}
+        if settings.llm_api_key:
+            headers["Authorization"] = f"Bearer {settings.llm_api_key.get_secret_value()}"
+        async with httpx.AsyncClient(timeout=3) as client:
+            answer = await client.get(settings.llm_base_url.rstrip("/") + "/models", headers=headers)
+            answer.raise_for_status()
+        return
+    from chatdash.llm import gguf  # only the embedded mode needs llama.cpp importable
+
+    await asyncio.to_thread(gguf.model_path, settings)
+
+
+async def _check_vectors(settings: Settings) -> None:
+    if settings.qdrant_url:
+        async with httpx.AsyncClient(timeout=3) as client:
+            (await client.get(settings.qdrant_url.rstrip("/") + "/readyz")).raise_for_status()
+        return
+    folder = Path(settings.var_dir) / "qdrant"
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)

@@ -1,0 +1,158 @@
+"""Replies owned by the server, not by the request that asked for them.
+
+A reply runs as an ``asyncio`` task registered under its message id. Its text is saved to the
+database every ``PERSIST_EVERY`` seconds, so a page reloaded mid-reply shows the partial text; any
+number of readers can ``follow`` it (each gets the text so far, then the new deltas), and leaving does
+not stop it. ``stop`` cancels the task, which closes the model's stream (the model really stops) and
+saves what was written with status ``stopped``.
+
+The registry is per process: with several replicas a reader on another replica sees the saved
+partial text but not the live deltas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from chatdash.chat import store
+from chatdash.chat.responder import ReplyDone, ReplyRequest, Responder
+from chatdash.errors import ChatdashError
+
+PERSIST_EVERY = 0.5
+"""Seconds between saves of a streaming reply's partial text."""
+
+
+@dataclass
+class Generation:
+    """One reply being written: its text so far and, once over, how it ended."""
+
+    message_id: int
+    chat_id: str
+    user_id: int
+    parts: list[str] = field(default_factory=list)
+    status: str = "streaming"
+    error: BaseException | None = None
+    done: ReplyDone | None = None
+    task: asyncio.Task[None] | None = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    @property
+    def finished(self) -> bool:
+        return self.status != "streaming"
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def follow(self) -> AsyncIterator[str]:
+        """The text so far as one delta, then each new delta until the reply ends."""
+        sent = 0
+        while True:
+            changed = self._changed
+            if len(self.parts) > sent:
+                chunk, sent = "".join(self.parts[sent:]), len(self.parts)
+                yield chunk
+                continue
+            if self.finished:
+                return
+            await changed.wait()
+
+    async def started(self, timeout: float) -> None:
+        """Until the first delta arrives or the reply ends, at most ``timeout`` seconds."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self.parts and not self.finished:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), left)
+
+    async def wait(self) -> None:
+        """Until the reply has ended (completed, stopped or failed)."""
+        while not self.finished:
+            await self._changed.wait()
+
+
+class Generations:
+    """The replies this process is writing, by message id."""
+
+    def __init__(self, engine: Engine, responder: Responder, *, persist_every: float = PERSIST_EVERY) -> None:
+        self.engine = engine
+        self.responder = responder
+        self.persist_every = persist_every
+        self._running: dict[int, Generation] = {}
+
+    def get(self, message_id: int) -> Generation | None:
+        return self._running.get(message_id)
+
+    def running_in(self, chat_id: str) -> bool:
+        return any(g.chat_id == chat_id and not g.finished for g in self._running.values())
+
+    def start(self, request: ReplyRequest, message_id: int) -> Generation:
+        gen = Generation(message_id, request.chat_id, request.user_id)
+        self._running[message_id] = gen
+        gen.task = asyncio.create_task(self._run(gen, request), name=f"reply-{message_id}")
+        return gen
+
+    async def stop(self, message_id: int) -> bool:
+        """Cancel a running reply and wait until its partial text is saved; False if none runs here."""
+        gen = self._running.get(message_id)
+        if gen is None or gen.task is None or gen.finished:
+            return False
+        gen.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await gen.task
+        return True
+
+    async def shutdown(self) -> None:
+        """Stop every reply (process exit): each keeps its text with status ``stopped``."""
+        for message_id in list(self._running):
+            await self.stop(message_id)
+
+    async def _run(self, gen: Generation, request: ReplyRequest) -> None:
+        save: Callable[..., None] = store.save_reply
+        last_save = time.monotonic()
+        try:
+            async for item in self.responder.reply(request):
+                if isinstance(item, ReplyDone):
+                    gen.done = item
+                    continue
+                gen.parts.append(item)
+                gen._notify()
+                if time.monotonic() - last_save >= self.persist_every:
+                    last_save = time.monotonic()
+                    await asyncio.to_thread(save, self.engine, gen.message_id, gen.text, "streaming")
+            tokens = (gen.done.prompt_tokens, gen.done.completion_tokens) if gen.done else None
+            sources = gen.done.sources if gen.done else None
+            await asyncio.to_thread(
+                save, self.engine, gen.message_id, gen.text, "complete", tokens=tokens, sources=sources
+            )
+            gen.status = "complete"
+        except asyncio.CancelledError:
+            # Saved synchronously: an awaited save could itself be cancelled at shutdown.
+            save(self.engine, gen.message_id, gen.text, "stopped")
+            gen.status = "stopped"
+        except ChatdashError as exc:
+            gen.error = exc
+            save(self.engine, gen.message_id, gen.text, "error", error=str(exc) or type(exc).__name__)
+            gen.status = "error"
+        except Exception as exc:  # an unexpected bug must still leave a record, not a stuck "streaming"
+            gen.error = exc
+            save(
+                self.engine, gen.message_id, gen.text, "error", error=f"internal error: {type(exc).__name__}"
+            )
+            gen.status = "error"
+            raise
+        finally:
+            self._running.pop(gen.message_id, None)
+            gen._notify()

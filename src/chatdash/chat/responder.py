@@ -1,0 +1,168 @@
+"""The seam between the chat and whatever writes replies.
+
+``ChatService`` only knows the ``Responder`` protocol: given the user, the chat and the ordered turns
+(ending with the new user message), yield text deltas and then exactly one ``ReplyDone``. Today
+``PipelineResponder`` (the default) runs the ``chat`` pipeline: retrieval, exact sales figures, prompt,
+model; ``ProviderResponder`` sends the history straight to a provider (tests, plain chat).
+
+Cancelling the consumer must stop the model: implementations hold the model's stream in an
+``async with`` so that ``CancelledError`` (a stop button, a closed request) closes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from chatdash.config import Settings
+from chatdash.errors import ChatdashError
+from chatdash.llm.provider import Provider
+from chatdash.llm.types import Message
+from chatdash.memory.chat import ChatMemory, Remembered
+from chatdash.memory.store import VectorStore
+from chatdash.pipeline import Delta, Done, Pipeline, RunContext, Sources, load_pipeline
+
+log = logging.getLogger(__name__)
+
+SYSTEM_PROMPT = "You are a helpful assistant. Answer briefly and accurately."
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRequest:
+    """What a reply answers: ``history`` is every kept turn in order, the newest user message last."""
+
+    user_id: int
+    chat_id: str
+    history: Sequence[Message]
+    max_tokens: int = 512
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyDone:
+    """The last item of a reply: token usage, and how many old turns were left out to fit the context."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    dropped_messages: int = 0
+    sources: tuple[str, ...] = field(default=())
+
+
+class Responder(Protocol):
+    """Writes replies. ``reply`` yields ``str`` deltas, then one ``ReplyDone``; errors are ``ModelError``."""
+
+    def reply(self, request: ReplyRequest) -> AsyncIterator[str | ReplyDone]: ...
+
+
+class ProviderResponder:
+    """A system prompt plus the history, straight to an LLM provider (trimmed to its context window)."""
+
+    def __init__(self, provider: Provider, system_prompt: str = SYSTEM_PROMPT) -> None:
+        self.provider = provider
+        self.system_prompt = system_prompt
+
+    async def reply(self, request: ReplyRequest) -> AsyncIterator[str | ReplyDone]:
+        messages = [Message.system(self.system_prompt), *request.history]
+        async with self.provider.stream(messages, max_tokens=request.max_tokens) as stream:
+            async for delta in stream:
+                yield delta
+            done = stream.completion
+        yield ReplyDone(done.usage.prompt_tokens, done.usage.completion_tokens, done.dropped_messages)
+
+
+class PipelineResponder:
+    """Replies through the pipeline engine (retrieval, exact sales figures, prompt, model).
+
+    The figures and documents a reply is grounded in come back as ``ReplyDone.sources`` (stored with
+    the reply and shown under it), whatever the model writes. After each reply the user's message is
+    remembered in the vector memory, so later chats can recall it. ``memory`` None (or a memory that
+    fails) only loses retrieval; it never fails the reply.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        provider: Provider,
+        *,
+        engine: Engine | None,
+        memory: VectorStore | None,
+        settings: Settings,
+    ) -> None:
+        self.pipeline, self.provider = pipeline, provider
+        self.engine, self.memory, self.settings = engine, memory, settings
+
+    async def reply(self, request: ReplyRequest) -> AsyncIterator[str | ReplyDone]:
+        *history, last = request.history
+        ctx = RunContext(
+            owner=str(request.user_id),
+            message=last.content,
+            provider=self.provider,
+            history=history,
+            chat_id=request.chat_id,
+            engine=self.engine,
+            memory=self.memory,
+            settings=self.settings,
+            llm_options={"max_tokens": request.max_tokens},
+        )
+        sources: tuple[str, ...] = ()
+        async for event in self.pipeline.run(ctx):
+            if isinstance(event, Sources):
+                sources = source_lines(event)
+            elif isinstance(event, Delta):
+                yield event.text
+            elif isinstance(event, Done):
+                usage = event.usage
+                dropped = event.completion.dropped_messages if event.completion else 0
+                yield ReplyDone(
+                    usage.prompt_tokens if usage else 0,
+                    usage.completion_tokens if usage else 0,
+                    dropped,
+                    sources,
+                )
+        await asyncio.to_thread(self._remember, request, last.content)
+
+    def _remember(self, request: ReplyRequest, text: str) -> None:
+        if self.memory is None:
+            return
+        message_id = f"{request.chat_id}:{len(request.history)}"
+        try:
+            ChatMemory(self.memory, min_score=self.settings.memory_min_score).remember(
+                str(request.user_id), [Remembered(request.chat_id, message_id, "user", text)]
+            )
+        except ChatdashError:
+            # Memory is an aid to later replies; losing one message must not fail this one.
+            return
+
+
+def default_responder(engine: Engine, settings: Settings) -> Responder:
+    """The ``chat`` pipeline over the configured model, the sales data and the vector memory."""
+    from chatdash.llm.registry import get_provider
+    from chatdash.memory import get_store
+
+    try:
+        memory: VectorStore | None = get_store(settings)
+    except ChatdashError as exc:
+        # e.g. the local folder is held by another process: replies go on without recall.
+        log.warning("vector memory unavailable, replies will not recall earlier messages: %s", exc)
+        memory = None
+    return PipelineResponder(
+        load_pipeline("chat"), get_provider(settings), engine=engine, memory=memory, settings=settings
+    )
+
+
+def source_lines(sources: Sources) -> tuple[str, ...]:
+    """The grounding of a reply as lines a person reads under it: exact figures first."""
+    lines: list[str] = []
+    if sources.sales is not None:
+        lines.append(sources.sales.figures())
+    lines += [
+        f"Document: {d.source}, line {d.start_line}" + (f" ({d.heading})" if d.heading else "")
+        for d in sources.documents
+    ]
+    if sources.memories:
+        lines.append(f"Recalled {len(sources.memories)} of your earlier messages")
+    return tuple(lines)

@@ -1,0 +1,173 @@
+"""``ChatService``: what the pages, the APIs and the CLI call to chat.
+
+It binds the database, a ``Responder`` and the registry of running replies. ``send`` stores the user's
+message and an empty ``streaming`` reply in one transaction, then starts the reply on the server and
+returns at once; callers ``follow`` it (streaming), ``wait`` for it, ``stop`` it or ``retry`` it. A
+failed model call leaves both messages stored, the reply with status ``error`` and the error text, so
+the failure is visible and retryable.
+
+The CRUD helpers of ``store``, ``users`` and ``keys`` are re-exported as methods so callers hold one
+object; every method takes the acting ``user_id`` first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Sequence
+
+from sqlalchemy import Engine
+
+from chatdash.chat import keys, store, users
+from chatdash.chat.generation import Generation, Generations
+from chatdash.chat.responder import ReplyRequest, Responder, default_responder
+from chatdash.config import Settings
+from chatdash.db.models import ApiKey, Chat, ChatMessage, Feedback, User
+from chatdash.errors import Conflict
+from chatdash.llm.types import Message
+
+
+class ChatService:
+    """The chat core over one database; one instance per process (it owns the running replies)."""
+
+    def __init__(self, engine: Engine, settings: Settings, responder: Responder | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+        if responder is None:
+            responder = default_responder(engine, settings)
+        self.responder = responder
+        self.generations = Generations(engine, responder)
+
+    # -- users and keys ---------------------------------------------------------------------------
+    def sign_up(self, username: str, password: str | None) -> User:
+        return users.create_user(self.engine, username, password)
+
+    def sign_in(self, username: str, password: str | None = None) -> User:
+        """``open`` mode: the name is enough; otherwise the password must match."""
+        if self.settings.auth == "open":
+            return users.open_user(self.engine, username)
+        return users.authenticate(self.engine, username, password or "")
+
+    def user(self, user_id: int) -> User | None:
+        return users.get_user(self.engine, user_id)
+
+    def create_key(self, user_id: int, name: str) -> keys.NewKey:
+        return keys.create_key(self.engine, user_id, name)
+
+    def list_keys(self, user_id: int | None) -> list[ApiKey]:
+        return keys.list_keys(self.engine, user_id)
+
+    def revoke_key(self, key_id: int, user_id: int | None = None) -> ApiKey:
+        return keys.revoke_key(self.engine, key_id, user_id)
+
+    def verify_key(self, token: str) -> ApiKey:
+        return keys.verify_key(self.engine, token)
+
+    # -- chats and messages -----------------------------------------------------------------------
+    def create_chat(self, user_id: int, title: str | None = None) -> Chat:
+        return store.create_chat(self.engine, user_id, title)
+
+    def chat(self, user_id: int, chat_id: str) -> Chat:
+        return store.get_chat(self.engine, user_id, chat_id)
+
+    def chats(self, user_id: int, *, skip: int = 0, limit: int = 50) -> tuple[list[Chat], int]:
+        return store.list_chats(self.engine, user_id, skip=skip, limit=limit)
+
+    def rename_chat(self, user_id: int, chat_id: str, title: str) -> Chat:
+        return store.rename_chat(self.engine, user_id, chat_id, title)
+
+    async def delete_chat(self, user_id: int, chat_id: str) -> None:
+        messages, _ = store.list_messages(self.engine, user_id, chat_id)
+        for message in messages:
+            await self.generations.stop(message.id)
+        store.delete_chat(self.engine, user_id, chat_id)
+
+    def messages(
+        self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
+    ) -> tuple[list[ChatMessage], int]:
+        """The chat's messages in order; a reply still being written here shows its latest text."""
+        messages, count = store.list_messages(self.engine, user_id, chat_id, skip=skip, limit=limit)
+        for message in messages:
+            gen = self.generations.get(message.id)
+            if gen is not None and not gen.finished:
+                message.content = gen.text
+        return messages, count
+
+    def message(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
+        message = store.get_message(self.engine, user_id, chat_id, message_id)
+        gen = self.generations.get(message.id)
+        if gen is not None and not gen.finished:
+            message.content = gen.text
+        return message
+
+    def add_message(self, user_id: int, chat_id: str, role: str, content: str) -> ChatMessage:
+        """Store a message as given (the data API's "add message"); no reply is generated."""
+        return store.add_message(self.engine, user_id, chat_id, role, content)
+
+    def feedback(
+        self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None = None
+    ) -> Feedback:
+        return store.set_feedback(self.engine, user_id, chat_id, message_id, rating, comment)
+
+    # -- replies ----------------------------------------------------------------------------------
+    async def send(self, user_id: int, chat_id: str, text: str) -> tuple[ChatMessage, Generation]:
+        """Store the user's message and start the reply; returns the reply's record and its generation."""
+        if self.generations.running_in(chat_id):
+            raise Conflict("a reply is still being written in this chat; wait for it or stop it")
+        _, reply = store.add_turn(self.engine, user_id, chat_id, text)
+        return reply, self._start(user_id, chat_id, reply)
+
+    async def retry(self, user_id: int, chat_id: str, message_id: int) -> tuple[ChatMessage, Generation]:
+        """Write a failed or stopped reply again, from the same history."""
+        current = store.get_message(self.engine, user_id, chat_id, message_id)
+        if current.status == "streaming" or self.generations.get(message_id) is not None:
+            raise Conflict("this reply is still being written; stop it before retrying")
+        if current.role != "assistant":
+            raise ValueError("only a reply can be retried")
+        reply = store.reset_reply(self.engine, user_id, chat_id, message_id)
+        return reply, self._start(user_id, chat_id, reply)
+
+    async def stop(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
+        """Stop a reply being written (the model stops too); it keeps its text with status ``stopped``."""
+        store.get_message(self.engine, user_id, chat_id, message_id)  # ownership first
+        await self.generations.stop(message_id)
+        return store.get_message(self.engine, user_id, chat_id, message_id)
+
+    def generation(self, user_id: int, chat_id: str, message_id: int) -> Generation | None:
+        """The live generation of one of the user's replies, if this process is writing it."""
+        store.get_message(self.engine, user_id, chat_id, message_id)
+        return self.generations.get(message_id)
+
+    async def follow(self, user_id: int, chat_id: str, message_id: int) -> AsyncIterator[str]:
+        """Deltas of a reply: its text so far, then new text until it ends (nothing more if it has)."""
+        gen = self.generation(user_id, chat_id, message_id)
+        if gen is None:
+            message = store.get_message(self.engine, user_id, chat_id, message_id)
+            if message.content:
+                yield message.content
+            return
+        async for delta in gen.follow():
+            yield delta
+
+    def _start(self, user_id: int, chat_id: str, reply: ChatMessage) -> Generation:
+        history = store.history_before(self.engine, chat_id, reply.position)
+        request = ReplyRequest(
+            user_id=user_id,
+            chat_id=chat_id,
+            history=_as_messages(history),
+            max_tokens=self.settings.chat_max_tokens,
+        )
+        return self.generations.start(request, reply.id)
+
+    def close_abandoned(self) -> int:
+        """Replies a dead process left ``streaming`` become ``stopped``. Live ones are saved at least every
+        half second once tokens flow, and the first token comes within ``LLM_TIMEOUT``, so a reply with
+        no save for ``LLM_TIMEOUT`` + 60 s has no writer anywhere, whatever the number of replicas."""
+        grace = dt.timedelta(seconds=self.settings.llm_timeout + 60)
+        return store.close_abandoned(self.engine, grace)
+
+    async def aclose(self) -> None:
+        await self.generations.shutdown()
+
+
+def _as_messages(rows: Sequence[ChatMessage]) -> list[Message]:
+    return [Message(role="user" if row.role == "user" else "assistant", content=row.content) for row in rows]

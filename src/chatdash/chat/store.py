@@ -1,0 +1,258 @@
+"""Chats, messages and feedback in the database, every read and write scoped by owner.
+
+Each function takes the acting ``user_id`` and looks the chat up *with* it, so another user's chat id
+raises ``NotFound`` exactly like a missing one: its existence never leaks. Messages get the next
+``position`` in their chat inside the same transaction (and a unique constraint backs it), so order
+never depends on timestamps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from chatdash.db.engine import session_factory
+from chatdash.db.models import Chat, ChatMessage, Feedback
+from chatdash.errors import NotFound
+
+TITLE_CHARS = 80
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def title_from(text: str) -> str:
+    """A chat title from its first message: the first line, cut at a word near ``TITLE_CHARS``."""
+    line = " ".join(text.strip().split())[: TITLE_CHARS + 1]
+    if len(line) > TITLE_CHARS:
+        line = line[:TITLE_CHARS].rsplit(" ", 1)[0] + "…"
+    return line or "New chat"
+
+
+def _chat(session: Session, user_id: int, chat_id: str) -> Chat:
+    chat = session.scalar(select(Chat).where(Chat.id == chat_id, Chat.user_id == user_id))
+    if chat is None:
+        raise NotFound(f"no chat {chat_id!r}")
+    return chat
+
+
+def create_chat(engine: Engine, user_id: int, title: str | None = None) -> Chat:
+    """A new chat; without a title it takes one from its first message."""
+    with session_factory(engine).begin() as session:
+        chat = Chat(id=uuid.uuid4().hex, user_id=user_id, title=(title or "").strip()[:200] or "New chat")
+        session.add(chat)
+    return chat
+
+
+def get_chat(engine: Engine, user_id: int, chat_id: str) -> Chat:
+    with session_factory(engine)() as session:
+        return _chat(session, user_id, chat_id)
+
+
+def list_chats(engine: Engine, user_id: int, *, skip: int = 0, limit: int = 50) -> tuple[list[Chat], int]:
+    """One page of the user's chats, most recently active first, and how many there are."""
+    with session_factory(engine)() as session:
+        count = session.scalar(select(func.count()).select_from(Chat).where(Chat.user_id == user_id)) or 0
+        page = session.scalars(
+            select(Chat)
+            .where(Chat.user_id == user_id)
+            .order_by(Chat.updated_at.desc(), Chat.id)
+            .offset(skip)
+            .limit(limit)
+        )
+        return list(page), count
+
+
+def rename_chat(engine: Engine, user_id: int, chat_id: str, title: str) -> Chat:
+    title = title.strip()
+    if not title:
+        raise ValueError("a chat title cannot be empty")
+    with session_factory(engine).begin() as session:
+        chat = _chat(session, user_id, chat_id)
+        chat.title = title[:200]
+    return chat
+
+
+def delete_chat(engine: Engine, user_id: int, chat_id: str) -> None:
+    with session_factory(engine).begin() as session:
+        chat = _chat(session, user_id, chat_id)
+        # Explicit deletes: SQLite enforces ON DELETE CASCADE only with foreign keys on, and we do
+        # not want correctness to hang on a pragma.
+        ids = select(ChatMessage.id).where(ChatMessage.chat_id == chat.id)
+        session.execute(delete(Feedback).where(Feedback.message_id.in_(ids)))
+        session.execute(delete(ChatMessage).where(ChatMessage.chat_id == chat.id))
+        session.delete(chat)
+
+
+def add_message(
+    engine: Engine,
+    user_id: int,
+    chat_id: str,
+    role: str,
+    content: str,
+    status: str = "complete",
+) -> ChatMessage:
+    """Append a message at the end of the chat; the first user message names an untitled chat."""
+    with session_factory(engine).begin() as session:
+        return _append(session, _chat(session, user_id, chat_id), role, content, status)
+
+
+def add_turn(engine: Engine, user_id: int, chat_id: str, text: str) -> tuple[ChatMessage, ChatMessage]:
+    """The user's message and an empty ``streaming`` reply after it, in one transaction."""
+    with session_factory(engine).begin() as session:
+        chat = _chat(session, user_id, chat_id)
+        asked = _append(session, chat, "user", text, "complete")
+        reply = _append(session, chat, "assistant", "", "streaming")
+        return asked, reply
+
+
+def _append(session: Session, chat: Chat, role: str, content: str, status: str) -> ChatMessage:
+    last = session.scalar(select(func.max(ChatMessage.position)).where(ChatMessage.chat_id == chat.id))
+    if last is None and role == "user" and chat.title == "New chat":
+        chat.title = title_from(content)
+    message = ChatMessage(
+        chat_id=chat.id,
+        position=0 if last is None else last + 1,
+        role=role,
+        content=content,
+        status=status,
+    )
+    chat.updated_at = now()
+    session.add(message)
+    session.flush()
+    return message
+
+
+def list_messages(
+    engine: Engine, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
+) -> tuple[list[ChatMessage], int]:
+    """Messages of the chat in order, one page of them, and how many there are."""
+    with session_factory(engine)() as session:
+        chat = _chat(session, user_id, chat_id)
+        count = (
+            session.scalar(
+                select(func.count()).select_from(ChatMessage).where(ChatMessage.chat_id == chat.id)
+            )
+            or 0
+        )
+        query = (
+            select(ChatMessage)
+            .where(ChatMessage.chat_id == chat.id)
+            .order_by(ChatMessage.position)
+            .offset(skip)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return list(session.scalars(query)), count
+
+
+def get_message(engine: Engine, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
+    with session_factory(engine)() as session:
+        return _message(session, user_id, chat_id, message_id)
+
+
+def _message(session: Session, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
+    chat = _chat(session, user_id, chat_id)
+    message = session.scalar(
+        select(ChatMessage).where(ChatMessage.id == message_id, ChatMessage.chat_id == chat.id)
+    )
+    if message is None:
+        raise NotFound(f"no message {message_id} in chat {chat_id!r}")
+    return message
+
+
+def history_before(engine: Engine, chat_id: str, position: int, limit: int = 200) -> list[ChatMessage]:
+    """The turns a reply at ``position`` answers: earlier messages that reached the user (no errors,
+    no empty stops), newest ``limit`` of them, in order. The provider trims them to its context."""
+    with session_factory(engine)() as session:
+        rows = session.scalars(
+            select(ChatMessage)
+            .where(
+                ChatMessage.chat_id == chat_id,
+                ChatMessage.position < position,
+                ChatMessage.status.in_(("complete", "stopped")),
+                ChatMessage.content != "",
+            )
+            .order_by(ChatMessage.position.desc())
+            .limit(limit)
+        )
+        return list(reversed(list(rows)))
+
+
+def save_reply(
+    engine: Engine,
+    message_id: int,
+    content: str,
+    status: str,
+    *,
+    error: str | None = None,
+    tokens: tuple[int, int] | None = None,
+    sources: Sequence[str] | None = None,
+) -> None:
+    """Persist a reply's text and status (called periodically while it streams, and at the end)."""
+    values: dict[str, object] = {"content": content, "status": status, "error": error, "updated_at": now()}
+    if tokens is not None:
+        values["prompt_tokens"], values["completion_tokens"] = tokens
+    if sources:
+        values["sources"] = json.dumps(list(sources))
+    with session_factory(engine).begin() as session:
+        session.execute(update(ChatMessage).where(ChatMessage.id == message_id).values(**values))
+
+
+def close_abandoned(engine: Engine, older_than: dt.timedelta) -> int:
+    """Mark replies left ``streaming`` by a process that died (no save for ``older_than``) as ``stopped``,
+    keeping their partial text, so they can be retried instead of looking busy forever."""
+    cutoff = now() - older_than
+    with session_factory(engine).begin() as session:
+        result = session.execute(
+            update(ChatMessage)
+            .where(ChatMessage.status == "streaming", ChatMessage.updated_at < cutoff)
+            .values(status="stopped", error="interrupted: the server stopped while writing this reply")
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def reset_reply(engine: Engine, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
+    """Make a failed or stopped reply ``streaming`` again, empty, for a retry."""
+    with session_factory(engine).begin() as session:
+        message = _message(session, user_id, chat_id, message_id)
+        if message.role != "assistant":
+            raise ValueError("only a reply can be retried")
+        message.content, message.status, message.error = "", "streaming", None
+        message.prompt_tokens = message.completion_tokens = None
+        return message
+
+
+def set_feedback(
+    engine: Engine, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None
+) -> Feedback:
+    """Record (or change) the user's thumbs up (+1) / down (-1) on one of their replies."""
+    if rating not in (-1, 1):
+        raise ValueError("rating is 1 (thumbs up) or -1 (thumbs down)")
+    with session_factory(engine).begin() as session:
+        message = _message(session, user_id, chat_id, message_id)
+        if message.role != "assistant":
+            raise ValueError("feedback is for replies, not for your own messages")
+        feedback = session.scalar(
+            select(Feedback).where(Feedback.message_id == message.id, Feedback.user_id == user_id)
+        )
+        if feedback is None:
+            feedback = Feedback(message_id=message.id, user_id=user_id, rating=rating)
+            session.add(feedback)
+        feedback.rating, feedback.comment = rating, (comment or "").strip() or None
+        session.flush()
+        return feedback
+
+
+def feedback_for(engine: Engine, user_id: int, message_ids: Sequence[int]) -> dict[int, Feedback]:
+    with session_factory(engine)() as session:
+        rows = session.scalars(
+            select(Feedback).where(Feedback.user_id == user_id, Feedback.message_id.in_(list(message_ids)))
+        )
+        return {row.message_id: row for row in rows}

@@ -1,0 +1,37 @@
+"""`chatdash serve`: the chat app and its APIs under uvicorn.
+
+``--role`` picks what this process serves (see ``chatdash.chat.api.app``), so the published split
+deployment (a data API on 8001, a UI on 8000) and the single process run the same code.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from chatdash.cli.common import console, edge
+from chatdash.config import get_settings
+
+ROLE_HELP = "all: everything; db-api: the data API only; ui: the user-facing side."
+
+
+@edge
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every interface)."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port (8001 is the convention for db-api)."),
+    role: str = typer.Option("all", help=ROLE_HELP),
+) -> None:
+    """Serve the chat app and its APIs (OpenAPI docs at /docs) until interrupted."""
+    import uvicorn
+
+    from chatdash.chat.api import create_app
+    from chatdash.chat.api.app import ROLES
+    from chatdash.db.engine import get_engine
+    from chatdash.db.migrate import upgrade
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"expected one of {', '.join(ROLES)}", param_hint="--role")
+    settings = get_settings()
+    upgrade(get_engine(settings))  # the chat tables must exist; safe on every start
+    app = create_app(settings, role)  # checked against ROLES above
+    console.print(f"chatdash {role}: http://{host}:{port}/  (API docs: /docs; Ctrl-C stops)", highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True)

@@ -1,0 +1,122 @@
+"""What a pipeline run yields, in order: ``Sources`` once, ``Delta`` per piece of text, ``Done`` last.
+
+``Sources`` comes before the first word of the reply, so a client can show the figures and passages
+the reply rests on while the model is still writing, and whatever the model writes, the exact
+figures are shown with it. The values are plain frozen records so the web layer can serialise them
+(``as_dict``) and the test bed can keep and compare them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from chatdash.llm.types import Completion, Usage
+from chatdash.memory.chat import Recalled
+from chatdash.memory.documents import Passage
+from chatdash.sales.answer import SalesAnswer
+
+
+@dataclass(frozen=True, slots=True)
+class SpanRecord:
+    """How one step went: its timing, status and a few attributes (a trace span without a tracer).
+
+    ``status`` is ``ok``, ``skipped`` (nothing to do: no vector store, not a sales question) or
+    ``error`` (the step failed and its ``on_error = "skip"`` let the run go on without it).
+    """
+
+    name: str
+    type: str
+    started_at: float
+    """Seconds since the epoch."""
+    duration_ms: float
+    status: Literal["ok", "skipped", "error"]
+    error: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "started_at": self.started_at,
+            "duration_ms": self.duration_ms,
+            "status": self.status,
+            "error": self.error,
+            "attributes": dict(self.attributes),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """What the reply is grounded in: exact sales figures (None when the message is not a sales
+    question), the user's recalled earlier messages and knowledge-base passages."""
+
+    sales: SalesAnswer | None = None
+    memories: list[Recalled] = field(default_factory=list)
+    documents: list[Passage] = field(default_factory=list)
+    kind: Literal["sources"] = "sources"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "sales": self.sales.as_dict() if self.sales else None,
+            "memories": [
+                {"chat_id": m.chat_id, "message_id": m.message_id, "text": m.text, "score": m.score}
+                for m in self.memories
+            ],
+            "documents": [
+                {"source": d.source, "start_line": d.start_line, "heading": d.heading, "text": d.text}
+                for d in self.documents
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """A piece of the reply's text, as the model produced it."""
+
+    text: str
+    kind: Literal["delta"] = "delta"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The run finished: the whole completion (None for a pipeline without an ``llm`` step), its usage
+    and one span record per step."""
+
+    completion: Completion | None
+    spans: list[SpanRecord]
+    kind: Literal["done"] = "done"
+
+    @property
+    def usage(self) -> Usage | None:
+        return self.completion.usage if self.completion else None
+
+    @property
+    def text(self) -> str:
+        return self.completion.text if self.completion else ""
+
+    def as_dict(self) -> dict[str, Any]:
+        usage = self.usage
+        return {
+            "kind": self.kind,
+            "text": self.text,
+            "finish_reason": self.completion.finish_reason if self.completion else None,
+            "dropped_messages": self.completion.dropped_messages if self.completion else 0,
+            "usage": None
+            if usage is None
+            else {
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "first_token_s": usage.first_token_s,
+                "total_s": usage.total_s,
+                "queue_s": usage.queue_s,
+            },
+            "spans": [span.as_dict() for span in self.spans],
+        }
+
+
+Event = Sources | Delta | Done

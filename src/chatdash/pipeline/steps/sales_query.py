@@ -1,0 +1,113 @@
+"""``sales_query``: a sales question answered by the query layer, exactly.
+
+The message is read by rules over the data's own vocabulary (``chatdash.sales.question``); when it is
+a sales question the spec runs through ``chatdash.sales`` and the figures go into the state, from
+where the ``template`` step gives them to the model verbatim and the run's ``Sources`` event gives
+them to the client. Not a sales question: the step is ``skipped`` and the reply is the model's alone.
+
+With ``model_fallback = true`` a message the rules do not read as a sales question is given to the
+model with a JSON schema; its proposal is used only when it validates and names nothing outside the
+data's vocabulary. Rules always come first: the embedded 135M model fills schemas with wrong values,
+so the fallback is for capable models behind ``CHATDASH_LLM_BASE_URL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine
+
+from chatdash.errors import ModelError
+from chatdash.llm.types import Message
+from chatdash.pipeline.context import RunContext, State
+from chatdash.pipeline.registry import Step, StepOptions
+from chatdash.sales.answer import answer
+from chatdash.sales.question import QuerySpec, parse_question
+from chatdash.sales.vocabulary import Vocabulary, load_vocabulary
+
+
+class SalesQueryOptions(StepOptions):
+    on_error: Literal["fail", "skip"] = "skip"
+    vocabulary_ttl_s: float = Field(60.0, ge=0.0)
+    """How long the data's categories, products and dates are reused before being read again."""
+    model_fallback: bool = False
+    """Ask the model (JSON-schema output) when the rules find no sales question."""
+
+
+class Proposal(BaseModel):
+    """What the model is asked for when the rules found nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    about_sales: bool
+    """True only if the message asks for figures from the sales data."""
+    spec: QuerySpec | None = None
+
+
+_vocabularies: weakref.WeakKeyDictionary[Engine, tuple[float, Vocabulary]] = weakref.WeakKeyDictionary()
+
+
+def vocabulary_of(engine: Engine, ttl_s: float) -> Vocabulary:
+    """The engine's vocabulary, read again after ``ttl_s`` seconds (new loads bring new products)."""
+    cached = _vocabularies.get(engine)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < ttl_s:
+        return cached[1]
+    vocabulary = load_vocabulary(engine)
+    _vocabularies[engine] = (now, vocabulary)
+    return vocabulary
+
+
+class SalesQueryStep(Step):
+    id = "sales_query"
+    Options = SalesQueryOptions
+
+    async def apply(self, ctx: RunContext, state: State, span: dict[str, Any]) -> bool:
+        assert isinstance(self.options, SalesQueryOptions)
+        engine = ctx.engine
+        if engine is None:
+            span["reason"] = "no database"
+            return False
+        vocabulary = await asyncio.to_thread(vocabulary_of, engine, self.options.vocabulary_ttl_s)
+        spec = parse_question(ctx.message, vocabulary)
+        span["read_by"] = "rules"
+        if spec is None and self.options.model_fallback:
+            spec = await self._ask_model(ctx, vocabulary, span)
+        if spec is None:
+            span["reason"] = "not a sales question"
+            return False
+        result = await asyncio.to_thread(answer, engine, spec)
+        state.spec, state.sales = spec, result
+        span.update(spec=spec.model_dump(mode="json"), query=result.description)
+        return True
+
+    async def _ask_model(
+        self, ctx: RunContext, vocabulary: Vocabulary, span: dict[str, Any]
+    ) -> QuerySpec | None:
+        span["read_by"] = "model"
+        dates = f"from {vocabulary.first} to {vocabulary.last}" if vocabulary.first else "none yet"
+        system = (
+            "Decide whether the user's message asks for figures from the company's sales data and, if it "
+            "does, describe the query. Categories: "
+            f"{', '.join(vocabulary.categories)}. Products: {', '.join(vocabulary.products)}. "
+            f"Orders exist {dates}; relative dates count from the last one. Use only these names."
+        )
+        messages = [Message.system(system), Message.user(ctx.message)]
+        try:
+            proposal = (
+                await ctx.provider.structured(messages, Proposal, temperature=0.0, max_tokens=256)
+            ).value
+        except ModelError as exc:
+            span["model_error"] = f"{type(exc).__name__}: {exc}"
+            return None
+        if not proposal.about_sales or proposal.spec is None:
+            return None
+        try:
+            return proposal.spec.validated(vocabulary)
+        except ValueError as exc:
+            span["model_spec_rejected"] = str(exc)
+            return None

@@ -1,0 +1,255 @@
+"""The HTTP APIs end to end: TestClient over real SQLite / PostgreSQL, replies from the scripted model."""
+
+from __future__ import annotations
+
+import time
+
+from chatdash.errors import ModelBusy, ModelUnavailable
+from chatdash.llm.providers.scripted import ScriptedProvider
+from tests.conftest import Database
+from tests.integration.chat_helpers import api, sse_events
+
+ASK = {"messages": [{"role": "user", "content": "Hello?"}]}
+
+
+def test_api_chat_needs_a_live_key(database: Database) -> None:
+    with api(database, "hi") as a:
+        _, headers = a.user_key("alice")
+        cases = {
+            "none": {},
+            "wrong": {"Authorization": "Bearer cd_not-a-key"},
+            "not bearer": {"Authorization": "Basic YWxpY2U6cHc="},
+        }
+        for name, bad in cases.items():
+            answer = a.client.post("/api/chat", json=ASK, headers=bad)
+            assert answer.status_code == 401, name
+            assert answer.headers["WWW-Authenticate"] == "Bearer"
+            assert "API key" in answer.json()["detail"]
+        assert a.client.get("/chats", headers=cases["wrong"]).status_code == 401
+        ok = a.client.post("/api/chat", json=ASK, headers=headers)
+        assert ok.status_code == 200, ok.text
+        key_id = a.service.list_keys(None)[0].id
+        a.service.revoke_key(key_id)
+        revoked = a.client.post("/api/chat", json=ASK, headers=headers)
+        assert revoked.status_code == 401 and "revoked" in revoked.json()["detail"]
+
+
+def test_api_chat_answers_and_continues_a_conversation_in_order(database: Database) -> None:
+    with api(database, "First answer.", "Second answer.") as a:
+        _, headers = a.user_key("alice")
+        first = a.client.post("/api/chat", json=ASK, headers=headers)
+        assert first.status_code == 200, first.text
+        reply = first.json()
+        assert reply["message"] == {"role": "assistant", "content": "First answer."}
+        assert reply["status"] == "complete" and reply["usage"]["completion_tokens"] == 2
+        assert first.headers["RateLimit-Limit"] == "1000"
+        follow_up = {
+            "messages": [{"role": "user", "content": "More?"}],
+            "conversation_id": reply["conversation_id"],
+        }
+        second = a.client.post("/api/chat", json=follow_up, headers=headers).json()
+        assert second["conversation_id"] == reply["conversation_id"]
+        listed = a.client.get(f"/chats/{reply['conversation_id']}/messages", headers=headers).json()
+        assert listed["count"] == 4
+        assert [(m["position"], m["role"], m["content"]) for m in listed["data"]] == [
+            (0, "user", "Hello?"),
+            (1, "assistant", "First answer."),
+            (2, "user", "More?"),
+            (3, "assistant", "Second answer."),
+        ]
+        assert [m.role for m in a.provider.requests[-1].messages] == ["system", "user", "assistant", "user"]
+
+
+def test_api_chat_streams_server_sent_events(database: Database) -> None:
+    with api(database, "one two three four") as a:
+        _, headers = a.user_key("alice")
+        answer = a.client.post("/api/chat", json={**ASK, "stream": True}, headers=headers)
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        assert answer.headers["X-Accel-Buffering"] == "no"
+        assert answer.headers["RateLimit-Limit"] == "1000"
+        events = sse_events(answer.text)
+        assert events[0][0] == "start" and events[-1][0] == "done"
+        deltas = [data["content"] for name, data in events if name == "delta"]
+        assert "".join(deltas) == "one two three four" and len(deltas) >= 1
+        assert events[-1][1]["status"] == "complete"
+
+
+def test_second_call_within_the_window_gets_429_with_retry_after(database: Database) -> None:
+    with api(database, "a", "b", api_rate_limit="1/10seconds") as a:
+        _, headers = a.user_key("alice")
+        _, other = a.user_key("bob")
+        assert a.client.post("/api/chat", json=ASK, headers=headers).status_code == 200
+        limited = a.client.post("/api/chat", json=ASK, headers=headers)
+        assert limited.status_code == 429
+        assert 1 <= int(limited.headers["Retry-After"]) <= 10
+        assert limited.headers["RateLimit-Limit"] == "1" and limited.headers["RateLimit-Remaining"] == "0"
+        assert "rate limit" in limited.json()["detail"]
+        # the budget is per key: another key is not affected
+        assert a.client.post("/api/chat", json=ASK, headers=other).status_code == 200
+
+
+def test_bad_requests_get_422_or_413_that_say_what_is_wrong(database: Database) -> None:
+    with api(database, api_max_messages=3, chat_max_message_chars=50, api_max_body_bytes=2048) as a:
+        _, headers = a.user_key("alice")
+
+        def problem(body: object) -> str:
+            answer = a.client.post("/api/chat", json=body, headers=headers)
+            assert answer.status_code == 422, answer.text
+            return str(answer.json()["detail"])
+
+        assert "at least 1 item" in problem({"messages": []})
+        assert "at least 1 character" in problem({"messages": [{"role": "user", "content": "  "}]})
+        assert "'user' or 'assistant'" in problem({"messages": [{"role": "system", "content": "x"}]})
+        assert "last message must have role 'user'" in problem(
+            {"messages": [{"role": "assistant", "content": "x"}]}
+        )
+        assert "at most 3 messages" in problem({"messages": [{"role": "user", "content": "x"}] * 4})
+        assert "at most 50 characters" in problem({"messages": [{"role": "user", "content": "x" * 51}]})
+        assert "Field required" in problem({})
+        huge = a.client.post(
+            "/api/chat", json={"messages": [{"role": "user", "content": "x" * 5000}]}, headers=headers
+        )
+        assert huge.status_code == 413 and "CHATDASH_API_MAX_BODY_BYTES" in huge.json()["detail"]
+        assert a.service.chats(1) == ([], 0)  # nothing was stored for refused requests
+
+
+def test_another_users_chat_is_404_on_every_route(database: Database) -> None:
+    with api(database, "secret answer") as a:
+        _, alice = a.user_key("alice")
+        _, bob = a.user_key("bob")
+        reply = a.client.post("/api/chat", json=ASK, headers=alice).json()
+        chat_id, message_id = reply["conversation_id"], reply["message_id"]
+        routes = [
+            ("GET", f"/chats/{chat_id}", None),
+            ("PATCH", f"/chats/{chat_id}", {"title": "mine now"}),
+            ("DELETE", f"/chats/{chat_id}", None),
+            ("GET", f"/chats/{chat_id}/messages", None),
+            ("POST", f"/chats/{chat_id}/messages", {"role": "user", "content": "hi"}),
+            ("POST", f"/chats/{chat_id}/messages/{message_id}/stop", None),
+            ("GET", f"/chats/{chat_id}/messages/{message_id}/stream", None),
+            ("POST", f"/chats/{chat_id}/messages/{message_id}/retry", None),
+            ("PUT", f"/chats/{chat_id}/messages/{message_id}/feedback", {"rating": 1}),
+            ("POST", "/api/chat", {**ASK, "conversation_id": chat_id}),
+        ]
+        for method, path, body in routes:
+            answer = a.client.request(method, path, json=body, headers=bob)
+            assert answer.status_code == 404, (method, path, answer.text)
+            assert "secret" not in answer.text and answer.json()["detail"].startswith("no chat")
+        assert a.client.get("/chats", headers=bob).json() == {"data": [], "count": 0}
+        # and A still has everything
+        assert a.client.get(f"/chats/{chat_id}/messages", headers=alice).json()["count"] == 2
+        assert a.client.get("/chats/nope", headers=alice).status_code == 404
+
+
+def test_model_failure_keeps_the_message_and_error_then_retry_works(database: Database) -> None:
+    failing = ModelUnavailable("cannot reach the LM server: check CHATDASH_LLM_BASE_URL")
+    with api(database, failing, "Recovered.") as a:
+        _, headers = a.user_key("alice")
+        failed = a.client.post("/api/chat", json=ASK, headers=headers)
+        assert failed.status_code == 502
+        body = failed.json()
+        assert "LM server" in body["detail"]
+        chat_id, message_id = body["conversation_id"], body["message_id"]
+        messages = a.client.get(f"/chats/{chat_id}/messages", headers=headers).json()["data"]
+        assert [(m["role"], m["status"]) for m in messages] == [("user", "complete"), ("assistant", "error")]
+        assert "LM server" in messages[1]["error"]
+        retried = a.client.post(f"/chats/{chat_id}/messages/{message_id}/retry", headers=headers)
+        assert retried.status_code == 202
+        for _ in range(100):
+            messages = a.client.get(f"/chats/{chat_id}/messages", headers=headers).json()["data"]
+            if messages[1]["status"] != "streaming":
+                break
+            time.sleep(0.02)
+        assert (messages[1]["content"], messages[1]["status"], messages[1]["error"]) == (
+            "Recovered.",
+            "complete",
+            None,
+        )
+
+
+def test_a_busy_model_is_503_with_retry_after(database: Database) -> None:
+    with api(database, ModelBusy("the model is busy: 16 requests already wait", retry_after=7.2)) as a:
+        _, headers = a.user_key("alice")
+        busy = a.client.post("/api/chat", json=ASK, headers=headers)
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "8"
+        assert "busy" in busy.json()["detail"]
+        a.provider.add(ModelBusy("still busy", retry_after=2))
+        streamed = a.client.post("/api/chat", json={**ASK, "stream": True}, headers=headers)
+        assert streamed.status_code == 503 and streamed.headers["Retry-After"] == "2"
+
+
+def test_chat_resources_crud_pagination_and_feedback(database: Database) -> None:
+    with api(database, "An answer.") as a:
+        _, headers = a.user_key("alice")
+        created = [a.client.post("/chats", json={"title": f"chat {i}"}, headers=headers) for i in range(3)]
+        assert all(c.status_code == 201 for c in created)
+        page = a.client.get("/chats?skip=1&limit=1", headers=headers).json()
+        assert page["count"] == 3 and len(page["data"]) == 1
+        assert a.client.get("/chats?limit=0", headers=headers).status_code == 422
+        chat_id = created[0].json()["id"]
+        renamed = a.client.patch(f"/chats/{chat_id}", json={"title": "Renamed"}, headers=headers)
+        assert renamed.json()["title"] == "Renamed"
+        assert a.client.patch(f"/chats/{chat_id}", json={"title": ""}, headers=headers).status_code == 422
+        stored = a.client.post(
+            f"/chats/{chat_id}/messages", json={"role": "user", "content": "kept"}, headers=headers
+        )
+        assert stored.status_code == 201 and stored.json()["position"] == 0
+        reply = a.client.post("/api/chat", json={**ASK, "conversation_id": chat_id}, headers=headers).json()
+        feedback = a.client.put(
+            f"/chats/{chat_id}/messages/{reply['message_id']}/feedback",
+            json={"rating": -1, "comment": "too vague"},
+            headers=headers,
+        )
+        assert feedback.status_code == 200 and feedback.json()["rating"] == -1
+        bad = a.client.put(
+            f"/chats/{chat_id}/messages/{reply['message_id']}/feedback", json={"rating": 3}, headers=headers
+        )
+        assert bad.status_code == 422
+        assert a.client.delete(f"/chats/{chat_id}", headers=headers).status_code == 204
+        assert a.client.get(f"/chats/{chat_id}", headers=headers).status_code == 404
+
+
+def test_roles_and_health(database: Database) -> None:
+    with api(database, role="db-api") as a:
+        assert a.client.get("/healthz").json() == {"status": "ok"}
+        assert a.client.get("/readyz").status_code == 200
+        assert a.client.post("/api/chat", json=ASK).status_code == 404
+        _, headers = a.user_key("alice")
+        assert a.client.get("/chats", headers=headers).status_code == 200
+    with api(database, role="ui") as a:
+        assert a.client.get("/chats").status_code == 404
+        assert "/api/chat" in a.client.get("/openapi.json").json()["paths"]
+
+
+def test_a_reader_who_comes_back_gets_the_text_so_far_then_the_rest(database: Database) -> None:
+    words = " ".join(f"w{i}" for i in range(30))
+    provider = ScriptedProvider([words], delay_s=0.01)
+    with api(database, provider=provider) as a:
+        _, headers = a.user_key("alice")
+        stream = a.client.post("/api/chat", json={**ASK, "stream": True}, headers=headers)
+        start = sse_events(stream.text)[0][1]
+        path = f"/chats/{start['conversation_id']}/messages/{start['message_id']}/stream"
+        again = sse_events(a.client.get(path, headers=headers).text)
+        assert "".join(d["content"] for n, d in again if n == "delta") == words
+        assert again[-1][0] == "done" and again[-1][1]["status"] == "complete"
+
+
+def test_stop_through_the_api_keeps_the_partial_text(database: Database) -> None:
+    words = " ".join(f"w{i}" for i in range(500))
+    provider = ScriptedProvider([words], delay_s=0.01)
+    with api(database, provider=provider) as a:
+        _, headers = a.user_key("alice")
+        chat_id = a.client.post("/chats", json={}, headers=headers).json()["id"]
+
+        async def send() -> int:
+            reply, _ = await a.service.send(1, chat_id, "talk")
+            return reply.id
+
+        message_id = a.client.portal.call(send)  # type: ignore[union-attr]
+        time.sleep(0.3)
+        stopped = a.client.post(f"/chats/{chat_id}/messages/{message_id}/stop", headers=headers).json()
+        assert stopped["status"] == "stopped" and 0 < len(stopped["content"].split()) < 500
+        time.sleep(0.1)
+        kept = a.client.get(f"/chats/{chat_id}/messages", headers=headers).json()["data"][1]
+        assert (kept["content"], kept["status"]) == (stopped["content"], "stopped")

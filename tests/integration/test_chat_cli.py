@@ -1,0 +1,96 @@
+"""`chatdash keys` and `chatdash serve` as an operator uses them: keys made on the command line open the
+API of a real `chatdash serve` process (real model, SQLite file), and the second call within 10 s is 429."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from chatdash.cli import app
+from chatdash.cli.common import console
+from chatdash.config import get_settings
+from chatdash.db.engine import _cached_engine
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    for name in list(os.environ):
+        if name.startswith("CHATDASH_") and not name.startswith("CHATDASH_TEST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(console, "width", 200)  # the key table on one line per key
+    get_settings.cache_clear()
+    _cached_engine.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+    _cached_engine.cache_clear()
+
+
+def run(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_keys_create_list_revoke_and_serve(cli_env: Path) -> None:
+    run("init", "--rows", "0")
+    token = run("keys", "create", "reporting script").strip().splitlines()[-1]
+    assert token.startswith("cd_")
+    listing = run("keys", "list")
+    assert "reporting script" in listing and "admin" in listing and "never" in listing
+    assert token not in listing
+
+    port = free_port()
+    env = {**os.environ, "CHATDASH_CHAT_MAX_TOKENS": "8"}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "chatdash"), "serve", "--port", str(port)],
+        cwd=cli_env,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(base + "/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        headers = {"Authorization": f"Bearer {token}"}
+        body = {"messages": [{"role": "user", "content": "Say hi."}]}
+        first = httpx.post(base + "/api/chat", json=body, headers=headers, timeout=120)
+        assert first.status_code == 200, first.text
+        assert first.json()["message"]["content"].strip()
+        second = httpx.post(base + "/api/chat", json=body, headers=headers, timeout=120)
+        assert second.status_code == 429 and second.headers["Retry-After"]
+        assert httpx.post(base + "/api/chat", json=body).status_code == 401
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    assert "never" not in run("keys", "list")  # last-used time recorded
+    run("keys", "revoke", "1")
+    assert "revoked key 1" in run("keys", "revoke", "1")  # idempotent
+    result = runner.invoke(app, ["keys", "revoke", "99"])
+    assert result.exit_code == 1 and "no API key 99" in result.output
+    result = runner.invoke(app, ["serve", "--role", "nope"])
+    assert result.exit_code != 0

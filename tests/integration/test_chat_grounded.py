@@ -1,0 +1,75 @@
+"""A chat reply through the real pipeline: a sales question gets the database's exact figures in
+the prompt and, stored with the reply, under it (API and web page), whatever the model writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from chatdash import sales
+from chatdash.chat.responder import PipelineResponder
+from chatdash.config import Settings
+from chatdash.llm.providers.scripted import ScriptedProvider
+from chatdash.pipeline import load_pipeline
+from chatdash.sales.answer import format_figure
+from tests.conftest import Database
+from tests.integration.chat_helpers import api
+from tests.integration.test_chat_web import csrf, sign_up, wait_until_written
+
+
+def grounded(loaded: Database):  # type: ignore[no-untyped-def]
+    def make(provider: ScriptedProvider, settings: Settings) -> PipelineResponder:
+        return PipelineResponder(
+            load_pipeline("chat"), provider, engine=loaded.engine, memory=None, settings=settings
+        )
+
+    return make
+
+
+def revenue_2019(loaded: Database) -> str:
+    flt = sales.SalesFilter(dt.date(2019, 1, 1), dt.date(2019, 12, 31))
+    return format_figure(sales.key_metrics(loaded.engine, flt).total_revenue)
+
+
+def test_sales_figures_reach_the_prompt_and_the_stored_sources(loaded: Database) -> None:
+    expected = revenue_2019(loaded)
+    with api(loaded, "The model's own wording.", responder=grounded(loaded)) as a:
+        _, headers = a.user_key("grounded-api")
+        answer = a.client.post(
+            "/api/chat",
+            json={"messages": [{"role": "user", "content": "What was the total revenue in 2019?"}]},
+            headers=headers,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["message"]["content"] == "The model's own wording."
+        chat_id = answer.json()["conversation_id"]
+        messages = a.client.get(f"/chats/{chat_id}/messages", headers=headers).json()["data"]
+        reply = messages[-1]
+        assert reply["status"] == "complete"
+        assert any(expected in line and "2019" in line for line in reply["sources"]), reply["sources"]
+        assert messages[0]["sources"] == []  # the user's own message has none
+        prompt = "\n".join(m.content for m in a.provider.requests[-1].messages)
+        assert expected in prompt  # the model was given the figure verbatim
+
+
+def test_a_plain_message_has_no_sales_source(loaded: Database) -> None:
+    with api(loaded, "Hello to you too.", responder=grounded(loaded)) as a:
+        _, headers = a.user_key("grounded-plain")
+        answer = a.client.post(
+            "/api/chat", json={"messages": [{"role": "user", "content": "Hello there!"}]}, headers=headers
+        )
+        chat_id = answer.json()["conversation_id"]
+        reply = a.client.get(f"/chats/{chat_id}/messages", headers=headers).json()["data"][-1]
+        assert reply["sources"] == []
+
+
+def test_the_web_page_shows_the_figures_under_the_reply(loaded: Database) -> None:
+    expected = revenue_2019(loaded)
+    with api(loaded, "Here you are.", responder=grounded(loaded), session_secret="s" * 40) as a:
+        sign_up(a.client, "grounded-web")
+        created = a.client.post(
+            "/c",
+            data={"csrf": csrf(a.client, "/c"), "content": "total revenue in 2019"},
+            follow_redirects=False,
+        )
+        page = wait_until_written(a.client, created.headers["location"])
+        assert "Sources" in page and expected in page

@@ -1,0 +1,248 @@
+"""The chat core through ChatService against real SQLite and PostgreSQL, replies from the scripted model."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import pytest
+
+from chatdash.chat import ChatService, ProviderResponder
+from chatdash.chat.generation import Generation
+from chatdash.config import load_settings
+from chatdash.errors import AuthError, Conflict, ModelUnavailable, NotFound
+from chatdash.llm import registry
+from chatdash.llm.providers.scripted import ScriptedProvider
+from tests.conftest import Database
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def service(
+    db: Database, *replies: Any, auth: str = "password", **options: Any
+) -> tuple[ChatService, ScriptedProvider]:
+    provider = registry.create("scripted", replies=list(replies), **options)
+    assert isinstance(provider, ScriptedProvider)
+    settings = load_settings(auth=auth, chat_max_tokens=64)
+    return ChatService(db.engine, settings, ProviderResponder(provider)), provider
+
+
+async def finish(gen: Generation) -> Generation:
+    await asyncio.wait_for(gen.wait(), 10)
+    return gen
+
+
+def test_accounts_first_is_admin_and_passwords_are_checked(database: Database) -> None:
+    chat, _ = service(database)
+    alice = chat.sign_up("alice", "correct horse")
+    bob = chat.sign_up("bob", "battery staple")
+    assert alice.is_admin and not bob.is_admin
+    assert chat.sign_in("alice", "correct horse").id == alice.id
+    with pytest.raises(AuthError, match="wrong username or password"):
+        chat.sign_in("alice", "wrong password")
+    with pytest.raises(AuthError, match="wrong username or password"):
+        chat.sign_in("nobody", "whatever1")
+    with pytest.raises(Conflict, match="taken"):
+        chat.sign_up("alice", "another one")
+    with pytest.raises(ValueError, match="at least 8"):
+        chat.sign_up("carol", "short")
+
+
+def test_open_mode_asks_only_a_name(database: Database) -> None:
+    chat, _ = service(database, auth="open")
+    first = chat.sign_in("demo")
+    assert chat.sign_in("demo").id == first.id and first.is_admin
+
+
+def test_reply_is_stored_in_order_and_titles_the_chat(database: Database) -> None:
+    chat, provider = service(database, "Hello there!", "Second answer.")
+    user = chat.sign_up("alice", "correct horse")
+    convo = chat.create_chat(user.id)
+
+    async def talk() -> None:
+        for text in ("What is chatdash?\nmore", "And then?"):
+            _, gen = await chat.send(user.id, convo.id, text)
+            await finish(gen)
+
+    run(talk())
+    messages, count = chat.messages(user.id, convo.id)
+    assert count == 4
+    assert [(m.position, m.role, m.content, m.status) for m in messages] == [
+        (0, "user", "What is chatdash?\nmore", "complete"),
+        (1, "assistant", "Hello there!", "complete"),
+        (2, "user", "And then?", "complete"),
+        (3, "assistant", "Second answer.", "complete"),
+    ]
+    assert messages[1].completion_tokens == 2
+    assert chat.chat(user.id, convo.id).title == "What is chatdash? more"
+    # the second request carried the whole history, in order, after the system prompt
+    sent = provider.requests[-1].messages
+    assert [m.role for m in sent] == ["system", "user", "assistant", "user"]
+    page, _ = chat.messages(user.id, convo.id, skip=1, limit=2)
+    assert [m.position for m in page] == [1, 2]
+
+
+def test_model_failure_keeps_the_message_and_an_error_record_and_retry_works(database: Database) -> None:
+    chat, _ = service(
+        database, ModelUnavailable("LM server down: check CHATDASH_LLM_BASE_URL"), "Back again."
+    )
+    user = chat.sign_up("alice", "correct horse")
+    convo = chat.create_chat(user.id)
+
+    async def ask() -> int:
+        reply, gen = await chat.send(user.id, convo.id, "Hi")
+        await finish(gen)
+        return reply.id
+
+    reply_id = run(ask())
+    messages, _ = chat.messages(user.id, convo.id)
+    assert [(m.role, m.content, m.status) for m in messages] == [
+        ("user", "Hi", "complete"),
+        ("assistant", "", "error"),
+    ]
+    assert messages[1].error is not None and "LM server down" in messages[1].error
+
+    async def again() -> None:
+        _, gen = await chat.retry(user.id, convo.id, reply_id)
+        await finish(gen)
+
+    run(again())
+    messages, _ = chat.messages(user.id, convo.id)
+    assert [(m.content, m.status, m.error) for m in messages][1] == ("Back again.", "complete", None)
+    assert len(messages) == 2
+
+
+def test_stop_really_stops_and_keeps_the_partial_text(database: Database) -> None:
+    words = " ".join(f"w{i}" for i in range(200))
+    chat, _ = service(database, words, delay_s=0.01)
+    user = chat.sign_up("alice", "correct horse")
+    convo = chat.create_chat(user.id)
+
+    async def scenario() -> tuple[str, str]:
+        chat.generations.persist_every = 0.0
+        reply, gen = await chat.send(user.id, convo.id, "Talk a lot")
+        seen = ""
+        async for delta in chat.follow(user.id, convo.id, reply.id):
+            seen += delta
+            if len(seen.split()) >= 5:
+                break
+        # a reader who leaves does not stop it; a reload sees the partial text saved so far
+        await asyncio.sleep(0.1)
+        reloaded = chat.messages(user.id, convo.id)[0][1]
+        assert reloaded.status == "streaming" and reloaded.content.startswith(seen.strip())
+        stopped = await chat.stop(user.id, convo.id, reply.id)
+        await asyncio.sleep(0.1)  # nothing is written after a stop
+        after = chat.messages(user.id, convo.id)[0][1]
+        assert (after.content, after.status) == (stopped.content, "stopped")
+        assert gen.status == "stopped"
+        return seen, stopped.content
+
+    seen, kept = run(scenario())
+    assert kept.startswith(seen.strip()) and 5 <= len(kept.split()) < 200
+
+
+def test_context_is_trimmed_on_a_long_chat(database: Database) -> None:
+    chat, provider = service(database, "ok", context_window=300)
+    user = chat.sign_up("alice", "correct horse")
+    convo = chat.create_chat(user.id)
+    for i in range(40):
+        chat.add_message(user.id, convo.id, "user", f"question {i} " + "word " * 10)
+        chat.add_message(user.id, convo.id, "assistant", f"answer {i} " + "word " * 10)
+
+    async def ask() -> None:
+        _, gen = await chat.send(user.id, convo.id, "the newest question")
+        await finish(gen)
+
+    run(ask())
+    sent = provider.requests[-1].messages
+    assert sent[0].role == "system" and sent[-1].content == "the newest question"
+    assert 3 < len(sent) < 81  # oldest turns dropped, newest kept
+    assert sent[-2].content.startswith("answer 39")
+
+
+def test_another_users_chat_is_not_found_everywhere(database: Database) -> None:
+    chat, _ = service(database, "secret reply")
+    alice = chat.sign_up("alice", "correct horse")
+    bob = chat.sign_up("bob", "battery staple")
+    convo = chat.create_chat(alice.id)
+
+    async def ask() -> Any:
+        reply, gen = await chat.send(alice.id, convo.id, "my secret")
+        await finish(gen)
+        return reply
+
+    reply = run(ask())
+    attempts = [
+        lambda: chat.chat(bob.id, convo.id),
+        lambda: chat.messages(bob.id, convo.id),
+        lambda: chat.rename_chat(bob.id, convo.id, "mine"),
+        lambda: chat.add_message(bob.id, convo.id, "user", "hi"),
+        lambda: run(chat.send(bob.id, convo.id, "hi")),
+        lambda: run(chat.retry(bob.id, convo.id, reply.id)),
+        lambda: chat.feedback(bob.id, convo.id, reply.id, 1),
+        lambda: run(chat.stop(bob.id, convo.id, reply.id)),
+        lambda: run(chat.delete_chat(bob.id, convo.id)),
+    ]
+    for attempt in attempts:
+        with pytest.raises(NotFound, match="no chat"):
+            attempt()
+    assert chat.chats(bob.id) == ([], 0)
+    assert chat.messages(alice.id, convo.id)[1] == 2
+
+
+def test_feedback_and_deleting_a_chat(database: Database) -> None:
+    chat, _ = service(database, "an answer")
+    user = chat.sign_up("alice", "correct horse")
+    convo = chat.create_chat(user.id, "Named")
+
+    async def ask() -> Any:
+        reply, gen = await chat.send(user.id, convo.id, "question")
+        await finish(gen)
+        return reply
+
+    reply = run(ask())
+    assert chat.chat(user.id, convo.id).title == "Named"
+    chat.feedback(user.id, convo.id, reply.id, -1, "too short")
+    again = chat.feedback(user.id, convo.id, reply.id, 1)
+    assert (again.rating, again.comment) == (1, None)
+    with pytest.raises(ValueError, match="rating"):
+        chat.feedback(user.id, convo.id, reply.id, 5)
+    run(chat.delete_chat(user.id, convo.id))
+    with pytest.raises(NotFound):
+        chat.chat(user.id, convo.id)
+
+
+def test_api_keys_are_hashed_shown_once_and_revocable(database: Database) -> None:
+    chat, _ = service(database)
+    user = chat.sign_up("alice", "correct horse")
+    new = chat.create_key(user.id, "laptop")
+    assert new.token.startswith(new.key.prefix) and new.key.token_hash != new.token
+    assert chat.verify_key(new.token).last_used_at is not None
+    [listed] = chat.list_keys(user.id)
+    assert listed.last_used_at is not None and listed.name == "laptop"
+    with pytest.raises(AuthError, match="invalid"):
+        chat.verify_key(new.token + "x")
+    chat.revoke_key(new.key.id, user.id)
+    with pytest.raises(AuthError, match="revoked"):
+        chat.verify_key(new.token)
+
+
+def test_replies_abandoned_by_a_dead_process_become_stopped(database: Database) -> None:
+    import datetime as dt
+
+    from chatdash.chat import store
+
+    chat, _ = service(database)
+    user = chat.sign_up("alice", "correct horse")
+    convo = chat.create_chat(user.id)
+    _, reply = store.add_turn(database.engine, user.id, convo.id, "hi")
+    store.save_reply(database.engine, reply.id, "half an ans", "streaming")
+    assert chat.close_abandoned() == 0  # recent: someone may still be writing it
+    assert store.close_abandoned(database.engine, dt.timedelta(seconds=-1)) == 1
+    kept = chat.messages(user.id, convo.id)[0][1]
+    assert (kept.content, kept.status) == ("half an ans", "stopped") and "interrupted" in (kept.error or "")
