@@ -16,9 +16,12 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# The chat (web UI + APIs, port 8000) runs beside the dashboard (port 8501); Ctrl-C stops both.
 run: install
 	$(BIN)/chatdash init
 	$(BIN)/chatdash data stats
+	@trap 'kill $$serve 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/chatdash serve & serve=$$!; \
 	$(BIN)/chatdash dashboard
 
 test: install chromium
