@@ -73,3 +73,17 @@ def test_the_web_page_shows_the_figures_under_the_reply(loaded: Database) -> Non
         )
         page = wait_until_written(a.client, created.headers["location"])
         assert "Sources" in page and expected in page
+
+
+def test_api_chat_takes_json_sent_as_curl_does(database: Database) -> None:
+    """``curl -d '{...}'`` labels its JSON form-urlencoded; the API still reads it as JSON."""
+    with api(database, "Hi!") as a:
+        _, headers = a.user_key("curl-user")
+        form = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+        body = '{"messages": [{"role": "user", "content": "Hello"}]}'
+        answer = a.client.post("/api/chat", content=body, headers=form)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["message"]["content"] == "Hi!"
+        broken = a.client.post("/api/chat", content="messages=hello", headers=form)
+        assert broken.status_code == 422
+        assert "the body must be JSON" in broken.text

@@ -83,6 +83,39 @@ class MessagesPublic(BaseModel):
     count: int
 
 
+class TurnCreate(BaseModel):
+    """The user's new message; an empty ``streaming`` reply is stored after it for its writer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: Text
+
+
+class TurnPublic(BaseModel):
+    message: MessagePublic
+    reply: MessagePublic
+
+
+class ReplyUpdate(BaseModel):
+    """What the writer of a reply saves; only the fields sent change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: str | None = None
+    status: Status | None = None
+    error: str | None = None
+    prompt_tokens: Annotated[int, Field(ge=0)] | None = None
+    completion_tokens: Annotated[int, Field(ge=0)] | None = None
+    sources: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _not_null(self) -> ReplyUpdate:
+        for name in ("content", "status"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
 class FeedbackCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -104,6 +137,19 @@ class ChatRequest(BaseModel):
     messages: list[MessageBase] = Field(min_length=1)
     conversation_id: str | None = Field(None, max_length=32)
     stream: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_text(cls, value: object) -> object:
+        """Accept a JSON body whatever its Content-Type (``curl -d`` sends form-urlencoded)."""
+        if isinstance(value, bytes | str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError(
+                    'the body must be JSON like {"messages": [{"role": "user", "content": "..."}]}'
+                ) from None
+        return value
 
     @model_validator(mode="after")
     def _ends_with_user(self) -> ChatRequest:
