@@ -41,6 +41,7 @@ def test_sales_figures_reach_the_prompt_and_the_stored_sources(loaded: Database)
         )
         assert answer.status_code == 200, answer.text
         assert answer.json()["message"]["content"] == "The model's own wording."
+        assert any(expected in line for line in answer.json()["sources"])
         chat_id = answer.json()["conversation_id"]
         messages = a.client.get(f"/chats/{chat_id}/messages", headers=headers).json()["data"]
         reply = messages[-1]

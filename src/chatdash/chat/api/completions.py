@@ -103,6 +103,7 @@ def _reply(chat_id: str, message_id: int, gen: Generation) -> ChatReply:
         message=MessageBase.model_construct(role="assistant", content=gen.text),
         status=gen.status,
         usage=usage,
+        sources=list(gen.done.sources) if gen.done is not None else [],
     )
 
 

@@ -169,3 +169,6 @@ class ChatReply(BaseModel):
     message: MessageBase
     status: Status
     usage: Usage
+    sources: list[str] = Field(
+        default_factory=list, description="What the reply is grounded in: exact sales figures, documents"
+    )
