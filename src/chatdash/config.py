@@ -95,7 +95,12 @@ class Settings(BaseSettings):
     """`password`: accounts with username + password (argon2); `open`: a name is enough (demos only)."""
 
     db_api_url: str | None = None
-    """The data API (`serve --role db-api`) for `--role ui` to talk to (not used yet). Unset: same process."""
+    """The data API (`serve --role db-api`, e.g. `http://127.0.0.1:8001`) where `serve --role ui` keeps chats
+    and messages. Unset: the ui uses the database directly."""
+
+    db_api_key: SecretStr | None = None
+    """Service key between `serve --role ui` and `--role db-api` (same value on both): the ui sends it as
+    Bearer and names the user it acts for in `X-Chatdash-User`; the data API takes that header only then."""
 
     api_max_body_bytes: int = Field(262_144, ge=1024)
     """Largest request body the APIs accept, in bytes; a bigger one gets 413."""
@@ -126,7 +131,9 @@ class Settings(BaseSettings):
             f"got {value!r} (supported drivers: sqlite, postgresql+psycopg)"
         )
 
-    @field_validator("llm_model_path", "llm_api_key", "llm_threads", "embeddings_model", mode="before")
+    @field_validator(
+        "llm_model_path", "llm_api_key", "db_api_key", "llm_threads", "embeddings_model", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # `CHATDASH_LLM_MODEL_PATH=` in a .env or an environment means "unset", not the current folder.

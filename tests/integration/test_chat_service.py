@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy import update
 
 from chatdash.chat import ChatService, ProviderResponder
 from chatdash.chat.generation import Generation
 from chatdash.config import load_settings
+from chatdash.db.models import ApiKey
 from chatdash.errors import AuthError, Conflict, ModelUnavailable, NotFound
 from chatdash.llm import registry
 from chatdash.llm.providers.scripted import ScriptedProvider
@@ -225,6 +228,18 @@ def test_api_keys_are_hashed_shown_once_and_revocable(database: Database) -> Non
     assert chat.verify_key(new.token).last_used_at is not None
     [listed] = chat.list_keys(user.id)
     assert listed.last_used_at is not None and listed.name == "laptop"
+    # Within a minute the use is not written again (one write per key per minute, not per request).
+    first_use = listed.last_used_at
+    chat.verify_key(new.token)
+    assert chat.list_keys(user.id)[0].last_used_at == first_use
+    with database.engine.begin() as conn:
+        conn.execute(
+            update(ApiKey)
+            .where(ApiKey.id == new.key.id)
+            .values(last_used_at=first_use - dt.timedelta(minutes=2))
+        )
+    chat.verify_key(new.token)
+    assert chat.list_keys(user.id)[0].last_used_at > first_use
     with pytest.raises(AuthError, match="invalid"):
         chat.verify_key(new.token + "x")
     chat.revoke_key(new.key.id, user.id)

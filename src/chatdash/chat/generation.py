@@ -1,10 +1,10 @@
 """Replies owned by the server, not by the request that asked for them.
 
-A reply runs as an ``asyncio`` task registered under its message id. Its text is saved to the
-database every ``PERSIST_EVERY`` seconds, so a page reloaded mid-reply shows the partial text; any
-number of readers can ``follow`` it (each gets the text so far, then the new deltas), and leaving does
-not stop it. ``stop`` cancels the task, which closes the model's stream (the model really stops) and
-saves what was written with status ``stopped``.
+A reply runs as an ``asyncio`` task registered under its message id. Its text is saved to the store
+(the database, or the data API) every ``PERSIST_EVERY`` seconds, so a page reloaded mid-reply shows
+the partial text; any number of readers can ``follow`` it (each gets the text so far, then the new
+deltas), and leaving does not stop it. ``stop`` cancels the task, which closes the model's stream
+(the model really stops) and saves what was written with status ``stopped``.
 
 The registry is per process: with several replicas a reader on another replica sees the saved
 partial text but not the live deltas.
@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
-
-from chatdash.chat import store
 from chatdash.chat.responder import ReplyDone, ReplyRequest, Responder
+from chatdash.chat.storage import ChatStore
 from chatdash.errors import ChatdashError
+
+log = logging.getLogger(__name__)
 
 PERSIST_EVERY = 0.5
 """Seconds between saves of a streaming reply's partial text."""
@@ -86,8 +88,10 @@ class Generation:
 class Generations:
     """The replies this process is writing, by message id."""
 
-    def __init__(self, engine: Engine, responder: Responder, *, persist_every: float = PERSIST_EVERY) -> None:
-        self.engine = engine
+    def __init__(
+        self, storage: ChatStore, responder: Responder, *, persist_every: float = PERSIST_EVERY
+    ) -> None:
+        self.storage = storage
         self.responder = responder
         self.persist_every = persist_every
         self._running: dict[int, Generation] = {}
@@ -120,7 +124,7 @@ class Generations:
             await self.stop(message_id)
 
     async def _run(self, gen: Generation, request: ReplyRequest) -> None:
-        save: Callable[..., None] = store.save_reply
+        save: Callable[..., None] = functools.partial(self.storage.save_reply, gen.user_id, gen.chat_id)
         last_save = time.monotonic()
         try:
             async for item in self.responder.reply(request):
@@ -131,28 +135,33 @@ class Generations:
                 gen._notify()
                 if time.monotonic() - last_save >= self.persist_every:
                     last_save = time.monotonic()
-                    await asyncio.to_thread(save, self.engine, gen.message_id, gen.text, "streaming")
+                    await asyncio.to_thread(save, gen.message_id, gen.text, "streaming")
             tokens = (gen.done.prompt_tokens, gen.done.completion_tokens) if gen.done else None
             sources = gen.done.sources if gen.done else None
             await asyncio.to_thread(
-                save, self.engine, gen.message_id, gen.text, "complete", tokens=tokens, sources=sources
+                save, gen.message_id, gen.text, "complete", tokens=tokens, sources=sources
             )
             gen.status = "complete"
         except asyncio.CancelledError:
             # Saved synchronously: an awaited save could itself be cancelled at shutdown.
-            save(self.engine, gen.message_id, gen.text, "stopped")
-            gen.status = "stopped"
+            _last_save(gen, save, "stopped")
         except ChatdashError as exc:
             gen.error = exc
-            save(self.engine, gen.message_id, gen.text, "error", error=str(exc) or type(exc).__name__)
-            gen.status = "error"
+            _last_save(gen, save, "error", error=str(exc) or type(exc).__name__)
         except Exception as exc:  # an unexpected bug must still leave a record, not a stuck "streaming"
             gen.error = exc
-            save(
-                self.engine, gen.message_id, gen.text, "error", error=f"internal error: {type(exc).__name__}"
-            )
-            gen.status = "error"
+            _last_save(gen, save, "error", error=f"internal error: {type(exc).__name__}")
             raise
         finally:
             self._running.pop(gen.message_id, None)
             gen._notify()
+
+
+def _last_save(gen: Generation, save: Callable[..., None], status: str, error: str | None = None) -> None:
+    """End the reply here whatever happens, then save how it ended; a store that cannot take the save
+    (the data API down) is logged, so readers of this process are never left waiting."""
+    gen.status = status
+    try:
+        save(gen.message_id, gen.text, status, error=error)
+    except ChatdashError as exc:
+        log.warning("reply %s ended %s but could not be saved: %s", gen.message_id, status, exc)

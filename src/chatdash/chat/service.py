@@ -1,10 +1,12 @@
 """``ChatService``: what the pages, the APIs and the CLI call to chat.
 
-It binds the database, a ``Responder`` and the registry of running replies. ``send`` stores the user's
-message and an empty ``streaming`` reply in one transaction, then starts the reply on the server and
-returns at once; callers ``follow`` it (streaming), ``wait`` for it, ``stop`` it or ``retry`` it. A
-failed model call leaves both messages stored, the reply with status ``error`` and the error text, so
-the failure is visible and retryable.
+It binds the database (users, API keys), a ``ChatStore`` for chats and messages (the same database,
+or the data API over HTTP in the split deployment: see ``chatdash.chat.storage``), a ``Responder``
+and the registry of running replies. ``send`` stores the user's message and an empty ``streaming``
+reply in one transaction, then starts the reply on the server and returns at once; callers
+``follow`` it (streaming), ``wait`` for it, ``stop`` it or ``retry`` it. A failed model call leaves
+both messages stored, the reply with status ``error`` and the error text, so the failure is visible
+and retryable.
 
 The CRUD helpers of ``store``, ``users`` and ``keys`` are re-exported as methods so callers hold one
 object; every method takes the acting ``user_id`` first.
@@ -17,9 +19,10 @@ from collections.abc import AsyncIterator, Sequence
 
 from sqlalchemy import Engine
 
-from chatdash.chat import keys, store, users
+from chatdash.chat import keys, users
 from chatdash.chat.generation import Generation, Generations
 from chatdash.chat.responder import ReplyRequest, Responder, default_responder
+from chatdash.chat.storage import ChatStore, HttpStore, SqlStore
 from chatdash.config import Settings
 from chatdash.db.models import ApiKey, Chat, ChatMessage, Feedback, User
 from chatdash.errors import Conflict
@@ -29,13 +32,21 @@ from chatdash.llm.types import Message
 class ChatService:
     """The chat core over one database; one instance per process (it owns the running replies)."""
 
-    def __init__(self, engine: Engine, settings: Settings, responder: Responder | None = None) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        responder: Responder | None = None,
+        *,
+        storage: ChatStore | None = None,
+    ) -> None:
+        self.engine = engine  # users and API keys, and the grounding steps' sales data
         self.settings = settings
+        self.storage: ChatStore = storage if storage is not None else SqlStore(engine)
         if responder is None:
             responder = default_responder(engine, settings)
         self.responder = responder
-        self.generations = Generations(engine, responder)
+        self.generations = Generations(self.storage, responder)
 
     # -- users and keys ---------------------------------------------------------------------------
     def sign_up(self, username: str, password: str | None) -> User:
@@ -64,28 +75,28 @@ class ChatService:
 
     # -- chats and messages -----------------------------------------------------------------------
     def create_chat(self, user_id: int, title: str | None = None) -> Chat:
-        return store.create_chat(self.engine, user_id, title)
+        return self.storage.create_chat(user_id, title)
 
     def chat(self, user_id: int, chat_id: str) -> Chat:
-        return store.get_chat(self.engine, user_id, chat_id)
+        return self.storage.get_chat(user_id, chat_id)
 
     def chats(self, user_id: int, *, skip: int = 0, limit: int = 50) -> tuple[list[Chat], int]:
-        return store.list_chats(self.engine, user_id, skip=skip, limit=limit)
+        return self.storage.list_chats(user_id, skip=skip, limit=limit)
 
     def rename_chat(self, user_id: int, chat_id: str, title: str) -> Chat:
-        return store.rename_chat(self.engine, user_id, chat_id, title)
+        return self.storage.rename_chat(user_id, chat_id, title)
 
     async def delete_chat(self, user_id: int, chat_id: str) -> None:
-        messages, _ = store.list_messages(self.engine, user_id, chat_id)
+        messages, _ = self.storage.list_messages(user_id, chat_id)
         for message in messages:
             await self.generations.stop(message.id)
-        store.delete_chat(self.engine, user_id, chat_id)
+        self.storage.delete_chat(user_id, chat_id)
 
     def messages(
         self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
     ) -> tuple[list[ChatMessage], int]:
         """The chat's messages in order; a reply still being written here shows its latest text."""
-        messages, count = store.list_messages(self.engine, user_id, chat_id, skip=skip, limit=limit)
+        messages, count = self.storage.list_messages(user_id, chat_id, skip=skip, limit=limit)
         for message in messages:
             gen = self.generations.get(message.id)
             if gen is not None and not gen.finished:
@@ -93,7 +104,7 @@ class ChatService:
         return messages, count
 
     def message(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
-        message = store.get_message(self.engine, user_id, chat_id, message_id)
+        message = self.storage.get_message(user_id, chat_id, message_id)
         gen = self.generations.get(message.id)
         if gen is not None and not gen.finished:
             message.content = gen.text
@@ -101,47 +112,62 @@ class ChatService:
 
     def add_message(self, user_id: int, chat_id: str, role: str, content: str) -> ChatMessage:
         """Store a message as given (the data API's "add message"); no reply is generated."""
-        return store.add_message(self.engine, user_id, chat_id, role, content)
+        return self.storage.add_message(user_id, chat_id, role, content)
+
+    def add_turn(self, user_id: int, chat_id: str, text: str) -> tuple[ChatMessage, ChatMessage]:
+        """Store the user's message and an empty ``streaming`` reply for a writer elsewhere (the data
+        API's side of ``send``: the ui that called it writes the reply)."""
+        return self.storage.add_turn(user_id, chat_id, text)
+
+    def update_reply(
+        self, user_id: int, chat_id: str, message_id: int, changes: dict[str, object]
+    ) -> ChatMessage:
+        """Change the given fields of a reply (its writer saving text, status, usage, sources)."""
+        from chatdash.chat import store  # the data API's own database: never over HTTP
+
+        if not isinstance(self.storage, SqlStore):
+            raise ValueError("replies are updated where the chats are stored, not through a ui")
+        return store.update_reply(self.storage.engine, user_id, chat_id, message_id, changes)
 
     def feedback(
         self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None = None
     ) -> Feedback:
-        return store.set_feedback(self.engine, user_id, chat_id, message_id, rating, comment)
+        return self.storage.set_feedback(user_id, chat_id, message_id, rating, comment)
 
     # -- replies ----------------------------------------------------------------------------------
     async def send(self, user_id: int, chat_id: str, text: str) -> tuple[ChatMessage, Generation]:
         """Store the user's message and start the reply; returns the reply's record and its generation."""
         if self.generations.running_in(chat_id):
             raise Conflict("a reply is still being written in this chat; wait for it or stop it")
-        _, reply = store.add_turn(self.engine, user_id, chat_id, text)
+        _, reply = self.storage.add_turn(user_id, chat_id, text)
         return reply, self._start(user_id, chat_id, reply)
 
     async def retry(self, user_id: int, chat_id: str, message_id: int) -> tuple[ChatMessage, Generation]:
         """Write a failed or stopped reply again, from the same history."""
-        current = store.get_message(self.engine, user_id, chat_id, message_id)
+        current = self.storage.get_message(user_id, chat_id, message_id)
         if current.status == "streaming" or self.generations.get(message_id) is not None:
             raise Conflict("this reply is still being written; stop it before retrying")
         if current.role != "assistant":
             raise ValueError("only a reply can be retried")
-        reply = store.reset_reply(self.engine, user_id, chat_id, message_id)
+        reply = self.storage.reset_reply(user_id, chat_id, message_id)
         return reply, self._start(user_id, chat_id, reply)
 
     async def stop(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
         """Stop a reply being written (the model stops too); it keeps its text with status ``stopped``."""
-        store.get_message(self.engine, user_id, chat_id, message_id)  # ownership first
+        self.storage.get_message(user_id, chat_id, message_id)  # ownership first
         await self.generations.stop(message_id)
-        return store.get_message(self.engine, user_id, chat_id, message_id)
+        return self.storage.get_message(user_id, chat_id, message_id)
 
     def generation(self, user_id: int, chat_id: str, message_id: int) -> Generation | None:
         """The live generation of one of the user's replies, if this process is writing it."""
-        store.get_message(self.engine, user_id, chat_id, message_id)
+        self.storage.get_message(user_id, chat_id, message_id)
         return self.generations.get(message_id)
 
     async def follow(self, user_id: int, chat_id: str, message_id: int) -> AsyncIterator[str]:
         """Deltas of a reply: its text so far, then new text until it ends (nothing more if it has)."""
         gen = self.generation(user_id, chat_id, message_id)
         if gen is None:
-            message = store.get_message(self.engine, user_id, chat_id, message_id)
+            message = self.storage.get_message(user_id, chat_id, message_id)
             if message.content:
                 yield message.content
             return
@@ -149,7 +175,7 @@ class ChatService:
             yield delta
 
     def _start(self, user_id: int, chat_id: str, reply: ChatMessage) -> Generation:
-        history = store.history_before(self.engine, chat_id, reply.position)
+        history = self.storage.history_before(user_id, chat_id, reply.position)
         request = ReplyRequest(
             user_id=user_id,
             chat_id=chat_id,
@@ -163,10 +189,12 @@ class ChatService:
         half second once tokens flow, and the first token comes within ``LLM_TIMEOUT``, so a reply with
         no save for ``LLM_TIMEOUT`` + 60 s has no writer anywhere, whatever the number of replicas."""
         grace = dt.timedelta(seconds=self.settings.llm_timeout + 60)
-        return store.close_abandoned(self.engine, grace)
+        return self.storage.close_abandoned(grace)
 
     async def aclose(self) -> None:
         await self.generations.shutdown()
+        if isinstance(self.storage, HttpStore):
+            self.storage.close()
 
 
 def _as_messages(rows: Sequence[ChatMessage]) -> list[Message]:

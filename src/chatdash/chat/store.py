@@ -229,6 +229,26 @@ def reset_reply(engine: Engine, user_id: int, chat_id: str, message_id: int) -> 
         return message
 
 
+def update_reply(
+    engine: Engine, user_id: int, chat_id: str, message_id: int, changes: dict[str, object]
+) -> ChatMessage:
+    """Change the given fields of one of the user's replies (the data API's ``PATCH`` of a message:
+    a ui writing a reply saves its text, status, error, token counts and sources this way)."""
+    allowed = {"content", "status", "error", "prompt_tokens", "completion_tokens", "sources"}
+    if unknown := set(changes) - allowed:
+        raise ValueError(f"a reply update may not change {', '.join(sorted(unknown))}")
+    with session_factory(engine).begin() as session:
+        message = _message(session, user_id, chat_id, message_id)
+        if message.role != "assistant":
+            raise ValueError("only a reply can be updated, not the user's own message")
+        for name, value in changes.items():
+            if name == "sources":
+                value = json.dumps(list(value)) if value else None  # type: ignore[call-overload]
+            setattr(message, name, value)
+        message.updated_at = now()
+        return message
+
+
 def set_feedback(
     engine: Engine, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None
 ) -> Feedback:

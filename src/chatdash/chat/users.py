@@ -92,3 +92,18 @@ def get_user(engine: Engine, user_id: int) -> User | None:
 def get_user_by_name(engine: Engine, username: str) -> User | None:
     with session_factory(engine)() as session:
         return session.scalar(select(User).where(User.username == username.strip()))
+
+
+def ensure_user(engine: Engine, username: str) -> int:
+    """The id of the account with this name, created without a password if there is none: the data API
+    of the split deployment keeps its chats under the names the ui's service key acts for."""
+    username = check_username(username)
+    existing = get_user_by_name(engine, username)
+    if existing is not None:
+        return existing.id
+    try:
+        return create_user(engine, username, None).id
+    except Conflict:  # created by a concurrent request in between
+        user = get_user_by_name(engine, username)
+        assert user is not None
+        return user.id

@@ -101,3 +101,37 @@ def llm(
     console.print(result["embeddings"], highlight=False)
     for row in result["search"]:
         console.print(row, highlight=False)
+
+
+@app.command("chat")
+@edge
+def chat(
+    repeat: int = typer.Option(50, min=1, help="Timed streamed replies with the scripted provider."),
+    model_repeat: int = typer.Option(5, min=1, help="Timed streamed replies with the bundled model."),
+    model_max_tokens: int = typer.Option(8, min=1, help="Tokens per reply of the bundled model."),
+    model: bool = typer.Option(True, help="Also time the bundled model (--no-model: scripted only)."),
+    list_requests: int = typer.Option(2000, min=1, help="GET /chats requests in the load test."),
+    clients: int = typer.Option(50, min=1, help="Concurrent GET /chats clients."),
+    chats: int = typer.Option(20, min=1, help="Chats the listing user owns."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Time to first token added by the chat stack (POST /api/chat over TCP) and GET /chats req/s."""
+    from chatdash.bench import chat as bench
+
+    result = bench.run(
+        get_settings(),
+        repeat=repeat,
+        model_repeat=model_repeat,
+        model_max_tokens=model_max_tokens,
+        providers=bench.PROVIDERS if model else ("scripted",),
+        list_requests=list_requests,
+        clients=clients,
+        chats=chats,
+    )
+    if as_json:
+        _report(result, as_json)
+        return
+    _report({k: v for k, v in result.items() if k not in ("levels", "list_chats", "machine")}, as_json)
+    for level in result["levels"]:
+        console.print({k: v for k, v in level.items() if k != "added_ms"}, highlight=False)
+    console.print({"GET /chats": result["list_chats"]}, highlight=False)

@@ -1,8 +1,9 @@
 """``create_app(settings, role)``: the ASGI app ``chatdash serve`` runs.
 
 Roles, as in the published split deployment: ``db-api`` serves the data API (``/chats``...) only;
-``ui`` serves what faces people (the web pages and ``/api/chat``); ``all`` serves
-everything in one process. Every role has ``/healthz``, ``/readyz`` and OpenAPI docs at ``/docs``.
+``ui`` serves what faces people (the web pages and ``/api/chat``) and, with ``CHATDASH_DB_API_URL``,
+keeps chats and messages in that data API over HTTP (``chatdash.chat.storage.HttpStore``); ``all``
+serves everything in one process. Every role has ``/healthz``, ``/readyz`` and OpenAPI docs at ``/docs``.
 
 Tests pass their own ``service`` (scripted model, test database) and ``rate_limit_prefix`` (so their
 Redis counters do not meet); everything else comes from settings.
@@ -16,12 +17,16 @@ from pathlib import Path
 from typing import Literal
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
+from chatdash.chat import users
 from chatdash.chat.api import chats, completions, errors, health
 from chatdash.chat.api.bodylimit import BodyLimit
 from chatdash.chat.ratelimit import RateLimiter
 from chatdash.chat.service import ChatService
+from chatdash.chat.storage import HttpStore
 from chatdash.config import Settings, get_settings
+from chatdash.errors import AuthError
 
 Role = Literal["all", "db-api", "ui"]
 ROLES: tuple[Role, ...] = ("all", "db-api", "ui")
@@ -41,7 +46,8 @@ def create_app(
     if service is None:
         from chatdash.db.engine import get_engine
 
-        service = ChatService(get_engine(settings), settings)
+        engine = get_engine(settings)
+        service = ChatService(engine, settings, storage=_data_api(settings, engine, role))
     chat_service = service
 
     @asynccontextmanager
@@ -55,7 +61,9 @@ def create_app(
     app.state.chat = service
     app.state.limiter = RateLimiter(settings.api_rate_limit, settings.redis_url, key_prefix=rate_limit_prefix)
     app.state.ready_checks = (
-        ready_checks if ready_checks is not None else health.default_checks(settings, service.engine)
+        ready_checks
+        if ready_checks is not None
+        else health.default_checks(settings, service.engine, settings.db_api_url if role == "ui" else None)
     )
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
@@ -66,6 +74,22 @@ def create_app(
         app.include_router(completions.router)
         _add_pages(app, settings, rate_limit_prefix)
     return app
+
+
+def _data_api(settings: Settings, engine: Engine, role: Role) -> HttpStore | None:
+    """The ui of the split deployment keeps chats and messages in the data API; users, sessions and API
+    keys stay in its own database (``CHATDASH_DATABASE_URL``)."""
+    if role != "ui" or not settings.db_api_url:
+        return None
+
+    def username_of(user_id: int) -> str:
+        user = users.get_user(engine, user_id)
+        if user is None:
+            raise AuthError("this account no longer exists; sign in again")
+        return user.username
+
+    key = settings.db_api_key.get_secret_value() if settings.db_api_key else None
+    return HttpStore.connect(settings.db_api_url, key, username_of)
 
 
 def _add_pages(app: FastAPI, settings: Settings, rate_limit_prefix: str) -> None:

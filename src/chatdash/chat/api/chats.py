@@ -1,7 +1,9 @@
 """The data API: ``/chats``, ``/chats/{id}``, ``/chats/{id}/messages`` and per-reply actions.
 
-Every route acts as the user behind the Bearer key and goes through ``ChatService``, which scopes each
-lookup by owner: another user's ids answer 404 exactly like missing ones.
+Every route acts as the user behind the Bearer key (or, for the ui of the split deployment, the user its
+service key names: see ``deps.current_user_id``) and goes through ``ChatService``, which scopes each
+lookup by owner: another user's ids answer 404 exactly like missing ones. ``POST .../turns`` and
+``GET/PATCH .../messages/{mid}`` are what a ui writing replies elsewhere needs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from chatdash.chat.api.schemas import (
     MessageCreate,
     MessagePublic,
     MessagesPublic,
+    ReplyUpdate,
+    TurnCreate,
+    TurnPublic,
 )
 from chatdash.config import Settings
 
@@ -95,6 +100,34 @@ def add_message(
     """Store a message at the end of the chat, as given; no reply is generated (use ``/api/chat``)."""
     check_length(settings, body.content, ("body", "content"))
     return MessagePublic.model_validate(service.add_message(user_id, chat_id, body.role, body.content))
+
+
+@router.post("/{chat_id}/turns", response_model=TurnPublic, status_code=201)
+def add_turn(
+    chat_id: str, body: TurnCreate, service: ServiceDep, settings: SettingsDep, user_id: UserIdDep
+) -> TurnPublic:
+    """Store the user's message and an empty ``streaming`` reply after it, in one transaction; the
+    caller writes the reply (``PATCH .../messages/{mid}``). No reply is generated here."""
+    check_length(settings, body.content, ("body", "content"))
+    message, reply = service.add_turn(user_id, chat_id, body.content)
+    return TurnPublic(
+        message=MessagePublic.model_validate(message), reply=MessagePublic.model_validate(reply)
+    )
+
+
+@router.get("/{chat_id}/messages/{message_id}", response_model=MessagePublic)
+def get_message(chat_id: str, message_id: int, service: ServiceDep, user_id: UserIdDep) -> MessagePublic:
+    return MessagePublic.model_validate(service.message(user_id, chat_id, message_id))
+
+
+@router.patch("/{chat_id}/messages/{message_id}", response_model=MessagePublic)
+def update_reply(
+    chat_id: str, message_id: int, body: ReplyUpdate, service: ServiceDep, user_id: UserIdDep
+) -> MessagePublic:
+    """Save a reply's text, status, error, token counts or sources (only the fields sent change);
+    422 for the user's own messages."""
+    changes = body.model_dump(include=body.model_fields_set)
+    return MessagePublic.model_validate(service.update_reply(user_id, chat_id, message_id, changes))
 
 
 @router.get("/{chat_id}/messages/{message_id}/stream")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hmac
+import urllib.parse
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from chatdash.chat import users
 from chatdash.chat.ratelimit import RateLimiter
 from chatdash.chat.service import ChatService
+from chatdash.chat.storage import USER_HEADER
 from chatdash.config import Settings
 from chatdash.db.models import ApiKey
+from chatdash.errors import AuthError
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `chatdash keys create NAME`")
 
@@ -39,8 +44,31 @@ def current_key(
 KeyDep = Annotated[ApiKey, Depends(current_key)]
 
 
-def current_user_id(key: KeyDep) -> int:
-    return key.user_id
+def current_user_id(
+    request: Request,
+    service: ServiceDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    acting_for: Annotated[
+        str | None,
+        Header(
+            alias=USER_HEADER,
+            description="The user the ui acts for (percent-encoded name); only with CHATDASH_DB_API_KEY",
+        ),
+    ] = None,
+) -> int:
+    """The user a data-API request acts for: the owner of its API key, or, when the Bearer is the
+    service key (``CHATDASH_DB_API_KEY``, the split deployment's ui), the user named in
+    ``X-Chatdash-User`` (created here, without a password, the first time a ui names them)."""
+    token = credentials.credentials if credentials else ""
+    settings: Settings = request.app.state.settings
+    service_key = settings.db_api_key.get_secret_value() if settings.db_api_key else ""
+    if service_key and hmac.compare_digest(token.encode(), service_key.encode()):
+        if not acting_for:
+            raise AuthError(f"the service key acts for a user: send {USER_HEADER}: <username>")
+        return users.ensure_user(service.engine, urllib.parse.unquote(acting_for))
+    if acting_for is not None:
+        raise AuthError(f"{USER_HEADER} may only be sent with the service key (CHATDASH_DB_API_KEY)")
+    return service.verify_key(token).user_id
 
 
 UserIdDep = Annotated[int, Depends(current_user_id)]

@@ -1,4 +1,5 @@
-"""``/healthz`` (the process answers) and ``/readyz`` (its database, LM and vector store do).
+"""``/healthz`` (the process answers) and ``/readyz`` (its database, LM, vector store and, for a split
+ui, the data API do).
 
 Readiness checks are cheap and never load a model: the database runs ``SELECT 1``; an LM server must
 answer ``GET /models``, the embedded model's GGUF must exist; a Qdrant server must answer ``/readyz``,
@@ -46,10 +47,14 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-def default_checks(settings: Settings, engine: Engine | None) -> dict[str, Check]:
+def default_checks(
+    settings: Settings, engine: Engine | None, db_api_url: str | None = None
+) -> dict[str, Check]:
     checks: dict[str, Check] = {}
     if engine is not None:
         checks["database"] = lambda: asyncio.to_thread(_select_one, engine)
+    if db_api_url:
+        checks["db_api"] = lambda: _check_db_api(db_api_url)
     checks["llm"] = lambda: _check_llm(settings)
     checks["vector_store"] = lambda: _check_vectors(settings)
     return checks
@@ -58,6 +63,11 @@ def default_checks(settings: Settings, engine: Engine | None) -> dict[str, Check
 def _select_one(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+async def _check_db_api(url: str) -> None:
+    async with httpx.AsyncClient(timeout=3) as client:
+        (await client.get(url.rstrip("/") + "/healthz")).raise_for_status()
 
 
 async def _check_llm(settings: Settings) -> None:

@@ -1,0 +1,278 @@
+"""`chatdash bench chat`: what the chat stack adds to a model's time to first token, and `GET /chats`
+under load.
+
+The app (``create_app``, role ``all``) runs under uvicorn in a background thread of this process, on a
+free loopback port, over a temporary SQLite database with a fresh user and API key (rate limit raised
+out of the way). The replies come from ``ProviderResponder`` (system prompt + history straight to the
+provider), so the figure is the stack alone: HTTP, auth, rate limit, storing the chat and the turn,
+starting the server-owned reply, SSE. The retrieval of the ``chat`` pipeline is not on this path.
+
+*Added TTFT* of one request = the time from sending ``POST /api/chat`` (``"stream": true``) to the
+first ``delta`` event read by an httpx client over TCP, minus the provider's own time to first token
+for that same request (``Usage.first_token_s``, recorded by the responder; the baseline). Medians
+over the requests, with the ``scripted`` provider (microseconds of its own: isolates the stack) and
+the bundled model (``llamacpp``, a few tokens). ``median_ms`` and ``baseline_median_ms`` are the
+scripted figures: the added TTFT and the provider's own TTFT. ``speedup`` is ``baseline_median_ms /
+median_ms`` as in every benchmark, so here it is far below 1 and says little: the stack is not a
+faster way to the same result but a cost on top of the provider. Target: under 10 ms added at the
+median (reported, not asserted).
+
+``GET /chats`` throughput: a fixed number of requests by ``clients`` concurrent tasks of one
+``httpx.AsyncClient`` in a separate process (so the load generator does not share this process's
+GIL with the server), for a user owning ``chats`` chats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import multiprocessing
+import socket
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from chatdash.bench.timing import machine
+from chatdash.chat import ChatService, ProviderResponder
+from chatdash.chat.api import create_app
+from chatdash.chat.responder import ReplyDone, ReplyRequest
+from chatdash.config import Settings
+from chatdash.db.engine import make_engine
+from chatdash.db.migrate import upgrade
+from chatdash.llm import registry
+from chatdash.llm.provider import Provider
+from chatdash.llm.types import Message
+
+PROMPT = "Say hello to the benchmark in a few words."
+RATE_LIMIT = "100000/second"
+PROVIDERS = ("scripted", "llamacpp")
+
+
+class TimedResponder(ProviderResponder):
+    """``ProviderResponder`` that also keeps each reply's provider-side time to first token, by chat."""
+
+    def __init__(self, provider: Provider) -> None:
+        super().__init__(provider)
+        self.first_token_s: dict[str, float | None] = {}
+
+    async def reply(self, request: ReplyRequest) -> AsyncIterator[str | ReplyDone]:
+        messages = [Message.system(self.system_prompt), *request.history]
+        async with self.provider.stream(messages, max_tokens=request.max_tokens) as stream:
+            async for delta in stream:
+                yield delta
+            done = stream.completion
+        self.first_token_s[request.chat_id] = done.usage.first_token_s
+        yield ReplyDone(done.usage.prompt_tokens, done.usage.completion_tokens, done.dropped_messages)
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """``app`` under uvicorn in a background thread on a free 127.0.0.1 port; yields its base URL."""
+    # proto IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY on accepted sockets only when the
+    # listener says TCP, and without it every keep-alive request waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="bench-chat-server")
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the benchmark server did not start")
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+async def _one_reply(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> tuple[str, float]:
+    """One streamed ``POST /api/chat``: (conversation id, seconds to the first ``delta`` event)."""
+    body = {"messages": [{"role": "user", "content": PROMPT}], "stream": True}
+    started = time.perf_counter()
+    first: float | None = None
+    event, chat_id, ended = "", "", ""
+    async with client.stream("POST", f"{url}/api/chat", json=body, headers=headers) as response:
+        if response.status_code != 200:
+            await response.aread()
+            raise RuntimeError(f"POST /api/chat answered {response.status_code}: {response.text}")
+        async for line in response.aiter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                if event == "delta" and first is None:
+                    first = time.perf_counter() - started
+                elif event == "start":
+                    chat_id = json.loads(line[5:])["conversation_id"]
+                elif event in ("done", "error"):
+                    ended = event if event == "done" else f"error: {line[5:].strip()}"
+    if ended != "done" or first is None:
+        raise RuntimeError(f"the reply did not stream to the end ({ended or 'no done event'})")
+    return chat_id, first
+
+
+async def _replies(
+    url: str, headers: dict[str, str], responder: TimedResponder, repeat: int, warmup: int
+) -> dict[str, Any]:
+    ours: list[float] = []
+    provider: list[float] = []
+    async with httpx.AsyncClient(timeout=600) as client:
+        for i in range(warmup + repeat):
+            chat_id, first_s = await _one_reply(client, url, headers)
+            provider_s = responder.first_token_s.pop(chat_id, None)
+            if provider_s is None:
+                raise RuntimeError("the provider reported no time to first token")
+            if i >= warmup:
+                ours.append(first_s * 1000)
+                provider.append(provider_s * 1000)
+    added = [a - b for a, b in zip(ours, provider, strict=True)]
+    return {
+        "requests": repeat,
+        "median_ms": round(statistics.median(added), 3),
+        "ttft_median_ms": round(statistics.median(ours), 3),
+        "baseline_median_ms": round(statistics.median(provider), 3),
+        "added_max_ms": round(max(added), 3),
+        "added_ms": [round(a, 3) for a in added],
+    }
+
+
+def _percentile(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+async def _list_load(url: str, headers: dict[str, str], requests: int, clients: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    remaining = requests
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                started = time.perf_counter()
+                response = await client.get("/chats")
+                latencies.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:  # counted and reported, not fatal to the run
+                    errors.append(f"{response.status_code}: {response.text[:200]}")
+
+        for _ in range(clients):  # open the connections before the clock starts
+            (await client.get("/chats")).raise_for_status()
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        wall = time.perf_counter() - started
+    return {
+        "requests": len(latencies),
+        "clients": clients,
+        "rps": round(len(latencies) / wall, 1),
+        "p50_ms": round(_percentile(latencies, 50), 2),
+        "p95_ms": round(_percentile(latencies, 95), 2),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+    }
+
+
+def list_load(url: str, headers: dict[str, str], requests: int, clients: int) -> dict[str, Any]:
+    """``GET /chats`` by ``clients`` concurrent tasks (run in a child process by ``run``)."""
+    return asyncio.run(_list_load(url, headers, requests, clients))
+
+
+def run(
+    settings: Settings,
+    *,
+    repeat: int = 50,
+    warmup: int = 3,
+    model_repeat: int = 5,
+    model_max_tokens: int = 8,
+    providers: tuple[str, ...] = PROVIDERS,
+    list_requests: int = 2000,
+    clients: int = 50,
+    chats: int = 20,
+) -> dict[str, Any]:
+    """The whole benchmark; ``providers`` must start with ``scripted`` (the headline figures)."""
+    if not providers or providers[0] != "scripted":
+        raise ValueError("the providers must start with scripted (the headline figures)")
+    prefix = f"bench-chat-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory(prefix="chatdash-bench-chat-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'chat.db'}"
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            base = settings.model_copy(update={"api_rate_limit": RATE_LIMIT, "database_url": url})
+            levels: list[dict[str, Any]] = []
+            listing: dict[str, Any] = {}
+            keys: dict[str, dict[str, str]] = {}
+            for name in providers:
+                is_model = name != "scripted"
+                config = base.model_copy(update={"chat_max_tokens": model_max_tokens} if is_model else {})
+                provider = registry.create(name, config)
+                responder = TimedResponder(provider)
+                service = ChatService(engine, config, responder)
+                if not keys:
+                    keys = _users(service, prefix, chats)
+                app = create_app(config, "all", service=service, rate_limit_prefix=prefix, ready_checks={})
+                with serving(app) as base_url:
+                    level = asyncio.run(
+                        _replies(
+                            base_url,
+                            keys["chat"],
+                            responder,
+                            model_repeat if is_model else repeat,
+                            1 if is_model else warmup,
+                        )
+                    )
+                    levels.append({"provider": name, "model": provider.model, **level})
+                    if not is_model:
+                        listing = _run_list_load(base_url, keys["list"], list_requests, clients)
+                        listing["chats"] = chats
+        finally:
+            engine.dispose()
+    first = levels[0]
+    return {
+        "name": "chat",
+        "backend": f"uvicorn in process, SQLite, rate limit {RATE_LIMIT}"
+        + (" (Redis)" if settings.redis_url else " (memory)"),
+        "median_ms": first["median_ms"],
+        "baseline_median_ms": first["baseline_median_ms"],
+        "speedup": round(first["baseline_median_ms"] / max(first["median_ms"], 1e-6), 4),
+        "target_ms": 10,
+        "model_max_tokens": model_max_tokens,
+        "levels": levels,
+        "list_chats": listing,
+        "machine": machine(),
+    }
+
+
+def _users(service: ChatService, prefix: str, chats: int) -> dict[str, dict[str, str]]:
+    """Two fresh users with a key each: one sends the replies, the other owns ``chats`` chats."""
+    keys = {}
+    for role in ("chat", "list"):
+        user = service.sign_up(f"{prefix}-{role}", "long enough password")
+        keys[role] = {"Authorization": f"Bearer {service.create_key(user.id, f'{prefix} {role}').token}"}
+        if role == "list":
+            for i in range(chats):
+                service.create_chat(user.id, f"Benchmark chat {i + 1}")
+    return keys
+
+
+def _run_list_load(url: str, headers: dict[str, str], requests: int, clients: int) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        result: dict[str, Any] = pool.submit(list_load, url, headers, requests, clients).result()
+    return result

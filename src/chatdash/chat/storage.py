@@ -1,0 +1,349 @@
+"""Where ``ChatService`` keeps chats and messages: the database (``SqlStore``) or the data API
+(``HttpStore``).
+
+``ChatStore`` is the seam: the handful of operations the service and its running replies need, every
+one taking the acting ``user_id`` first so scoping never depends on the caller remembering it.
+
+``HttpStore`` is what ``chatdash serve --role ui`` uses when ``CHATDASH_DB_API_URL`` is set: each call is
+one request to ``chatdash serve --role db-api``. The ui authenticates with the service key
+(``CHATDASH_DB_API_KEY``, sent as Bearer) and names the user it acts for in ``X-Chatdash-User`` (the
+username, percent-encoded); the data API honours that header only with the service key and scopes
+every lookup by that user, exactly as for a user's own API key. Users, sessions and API keys stay in the
+ui's own database. Failures of the data API become chatdash errors: unreachable, refusing the service
+key or failing (5xx) is ``DatabaseUnavailable`` (503); its 404, 409 and 422 keep their meaning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import urllib.parse
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import httpx
+from sqlalchemy import Engine
+
+from chatdash.chat import store
+from chatdash.db.models import Chat, ChatMessage, Feedback
+from chatdash.errors import Conflict, DatabaseUnavailable, NotFound
+
+USER_HEADER = "X-Chatdash-User"
+"""The header naming the user the ui's service key acts for (percent-encoded username)."""
+
+TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+"""Seconds for one data API request (connecting: 3), so a dead data API fails a page quickly."""
+
+PAGE = 200
+"""Messages per request when ``HttpStore`` reads a whole chat (the data API's largest page)."""
+
+
+class ChatStore(Protocol):
+    """Chats, messages and feedback, scoped by the acting user."""
+
+    def create_chat(self, user_id: int, title: str | None) -> Chat: ...
+    def get_chat(self, user_id: int, chat_id: str) -> Chat: ...
+    def list_chats(self, user_id: int, *, skip: int, limit: int) -> tuple[list[Chat], int]: ...
+    def rename_chat(self, user_id: int, chat_id: str, title: str) -> Chat: ...
+    def delete_chat(self, user_id: int, chat_id: str) -> None: ...
+    def add_message(self, user_id: int, chat_id: str, role: str, content: str) -> ChatMessage: ...
+    def add_turn(self, user_id: int, chat_id: str, text: str) -> tuple[ChatMessage, ChatMessage]: ...
+    def list_messages(
+        self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
+    ) -> tuple[list[ChatMessage], int]: ...
+    def get_message(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage: ...
+    def history_before(self, user_id: int, chat_id: str, position: int) -> list[ChatMessage]: ...
+    def save_reply(
+        self,
+        user_id: int,
+        chat_id: str,
+        message_id: int,
+        content: str,
+        status: str,
+        *,
+        error: str | None = None,
+        tokens: tuple[int, int] | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> None: ...
+    def reset_reply(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage: ...
+    def set_feedback(
+        self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None
+    ) -> Feedback: ...
+    def close_abandoned(self, older_than: dt.timedelta) -> int: ...
+
+
+class SqlStore:
+    """The database itself, through ``chatdash.chat.store``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create_chat(self, user_id: int, title: str | None) -> Chat:
+        return store.create_chat(self.engine, user_id, title)
+
+    def get_chat(self, user_id: int, chat_id: str) -> Chat:
+        return store.get_chat(self.engine, user_id, chat_id)
+
+    def list_chats(self, user_id: int, *, skip: int, limit: int) -> tuple[list[Chat], int]:
+        return store.list_chats(self.engine, user_id, skip=skip, limit=limit)
+
+    def rename_chat(self, user_id: int, chat_id: str, title: str) -> Chat:
+        return store.rename_chat(self.engine, user_id, chat_id, title)
+
+    def delete_chat(self, user_id: int, chat_id: str) -> None:
+        store.delete_chat(self.engine, user_id, chat_id)
+
+    def add_message(self, user_id: int, chat_id: str, role: str, content: str) -> ChatMessage:
+        return store.add_message(self.engine, user_id, chat_id, role, content)
+
+    def add_turn(self, user_id: int, chat_id: str, text: str) -> tuple[ChatMessage, ChatMessage]:
+        return store.add_turn(self.engine, user_id, chat_id, text)
+
+    def list_messages(
+        self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
+    ) -> tuple[list[ChatMessage], int]:
+        return store.list_messages(self.engine, user_id, chat_id, skip=skip, limit=limit)
+
+    def get_message(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
+        return store.get_message(self.engine, user_id, chat_id, message_id)
+
+    def history_before(self, user_id: int, chat_id: str, position: int) -> list[ChatMessage]:
+        # The reply at ``position`` was created for this user's chat moments ago: no second lookup.
+        return store.history_before(self.engine, chat_id, position)
+
+    def save_reply(
+        self,
+        user_id: int,
+        chat_id: str,
+        message_id: int,
+        content: str,
+        status: str,
+        *,
+        error: str | None = None,
+        tokens: tuple[int, int] | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> None:
+        store.save_reply(
+            self.engine, message_id, content, status, error=error, tokens=tokens, sources=sources
+        )
+
+    def reset_reply(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
+        return store.reset_reply(self.engine, user_id, chat_id, message_id)
+
+    def set_feedback(
+        self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None
+    ) -> Feedback:
+        return store.set_feedback(self.engine, user_id, chat_id, message_id, rating, comment)
+
+    def close_abandoned(self, older_than: dt.timedelta) -> int:
+        return store.close_abandoned(self.engine, older_than)
+
+
+class HttpStore:
+    """The data API (``chatdash serve --role db-api``) over HTTP, acting for each user by name.
+
+    ``client`` has the data API as its ``base_url`` and the service key in its headers (see
+    ``from_settings``); ``username_of`` maps the ui's user ids to the names the data API knows.
+    """
+
+    def __init__(
+        self, client: httpx.Client, username_of: Callable[[int], str], *, owns_client: bool = False
+    ) -> None:
+        self.client = client
+        self.username_of = username_of
+        self.owns_client = owns_client
+        self._names: dict[int, str] = {}
+
+    @classmethod
+    def connect(cls, url: str, key: str | None, username_of: Callable[[int], str]) -> HttpStore:
+        """A store with its own client for the data API at ``url``, sending ``key`` as Bearer."""
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        client = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=TIMEOUT)
+        return cls(client, username_of, owns_client=True)
+
+    def close(self) -> None:
+        if self.owns_client:
+            self.client.close()
+
+    # -- one request -------------------------------------------------------------------------------
+    def _call(self, user_id: int, method: str, path: str, **kwargs: Any) -> Any:
+        name = self._names.get(user_id)
+        if name is None:
+            name = self._names[user_id] = self.username_of(user_id)
+        headers = {USER_HEADER: urllib.parse.quote(name, safe="")}
+        where = f"the data API at {self.client.base_url}"
+        try:
+            answer = self.client.request(method, path, headers=headers, **kwargs)
+        except httpx.HTTPError as exc:
+            raise DatabaseUnavailable(
+                f"{where} does not answer ({type(exc).__name__}: {exc or 'no detail'}); check "
+                "CHATDASH_DB_API_URL and that `chatdash serve --role db-api` is running"
+            ) from None
+        if answer.is_success:
+            try:
+                return answer.json() if answer.content else None
+            except ValueError:
+                raise DatabaseUnavailable(
+                    f"{where} answered HTTP {answer.status_code} with something that is not JSON: is "
+                    "CHATDASH_DB_API_URL the address of `chatdash serve --role db-api`?"
+                ) from None
+        detail = _detail(answer)
+        status = answer.status_code
+        if status == 404:
+            raise NotFound(detail)
+        if status == 409:
+            raise Conflict(detail)
+        if status in (400, 413, 422):
+            raise ValueError(detail)
+        if status in (401, 403):
+            raise DatabaseUnavailable(
+                f"{where} refused the ui's credentials ({detail}); set CHATDASH_DB_API_KEY to the same "
+                "value on both sides"
+            )
+        raise DatabaseUnavailable(f"{where} failed with HTTP {status}: {detail}")
+
+    # -- the store ---------------------------------------------------------------------------------
+    def create_chat(self, user_id: int, title: str | None) -> Chat:
+        body = {"title": title} if title and title.strip() else {}
+        return _chat(user_id, self._call(user_id, "POST", "/chats", json=body))
+
+    def get_chat(self, user_id: int, chat_id: str) -> Chat:
+        return _chat(user_id, self._call(user_id, "GET", _path(chat_id)))
+
+    def list_chats(self, user_id: int, *, skip: int, limit: int) -> tuple[list[Chat], int]:
+        page = self._call(user_id, "GET", "/chats", params={"skip": skip, "limit": min(limit, PAGE)})
+        return [_chat(user_id, c) for c in page["data"]], int(page["count"])
+
+    def rename_chat(self, user_id: int, chat_id: str, title: str) -> Chat:
+        if not title.strip():
+            raise ValueError("a chat title cannot be empty")
+        return _chat(user_id, self._call(user_id, "PATCH", _path(chat_id), json={"title": title[:200]}))
+
+    def delete_chat(self, user_id: int, chat_id: str) -> None:
+        self._call(user_id, "DELETE", _path(chat_id))
+
+    def add_message(self, user_id: int, chat_id: str, role: str, content: str) -> ChatMessage:
+        body = {"role": role, "content": content}
+        return _message(chat_id, self._call(user_id, "POST", _path(chat_id, "messages"), json=body))
+
+    def add_turn(self, user_id: int, chat_id: str, text: str) -> tuple[ChatMessage, ChatMessage]:
+        turn = self._call(user_id, "POST", _path(chat_id, "turns"), json={"content": text})
+        return _message(chat_id, turn["message"]), _message(chat_id, turn["reply"])
+
+    def list_messages(
+        self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
+    ) -> tuple[list[ChatMessage], int]:
+        rows: list[ChatMessage] = []
+        while True:
+            want = PAGE if limit is None else min(PAGE, limit - len(rows))
+            if want <= 0:
+                return rows, len(rows)
+            params = {"skip": skip + len(rows), "limit": want}
+            page = self._call(user_id, "GET", _path(chat_id, "messages"), params=params)
+            rows += [_message(chat_id, m) for m in page["data"]]
+            count = int(page["count"])
+            if len(page["data"]) < want or skip + len(rows) >= count or len(rows) == limit:
+                return rows, count
+
+    def get_message(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
+        return _message(chat_id, self._call(user_id, "GET", _path(chat_id, "messages", message_id)))
+
+    def history_before(self, user_id: int, chat_id: str, position: int) -> list[ChatMessage]:
+        rows, _ = self.list_messages(user_id, chat_id)
+        kept = [
+            m
+            for m in rows
+            if m.position < position and m.status in ("complete", "stopped") and m.content != ""
+        ]
+        return kept[-200:]
+
+    def save_reply(
+        self,
+        user_id: int,
+        chat_id: str,
+        message_id: int,
+        content: str,
+        status: str,
+        *,
+        error: str | None = None,
+        tokens: tuple[int, int] | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> None:
+        body: dict[str, object] = {"content": content, "status": status, "error": error}
+        if tokens is not None:
+            body["prompt_tokens"], body["completion_tokens"] = tokens
+        if sources:
+            body["sources"] = list(sources)
+        self._call(user_id, "PATCH", _path(chat_id, "messages", message_id), json=body)
+
+    def reset_reply(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
+        body = {"content": "", "status": "streaming", "error": None}
+        body |= {"prompt_tokens": None, "completion_tokens": None}
+        return _message(
+            chat_id, self._call(user_id, "PATCH", _path(chat_id, "messages", message_id), json=body)
+        )
+
+    def set_feedback(
+        self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None
+    ) -> Feedback:
+        if rating not in (-1, 1):
+            raise ValueError("rating is 1 (thumbs up) or -1 (thumbs down)")
+        body = {"rating": rating, "comment": comment}
+        row = self._call(user_id, "PUT", _path(chat_id, "messages", message_id, "feedback"), json=body)
+        return Feedback(
+            id=row["id"],
+            message_id=row["message_id"],
+            user_id=user_id,
+            rating=row["rating"],
+            comment=row["comment"],
+            created_at=_time(row["created_at"]),
+        )
+
+    def close_abandoned(self, older_than: dt.timedelta) -> int:
+        """The data API does this for its database when it starts; the ui owns no rows."""
+        return 0
+
+
+def _path(chat_id: str, *parts: object) -> str:
+    return "/".join(["/chats", urllib.parse.quote(chat_id, safe=""), *(str(p) for p in parts)])
+
+
+def _detail(answer: httpx.Response) -> str:
+    try:
+        detail = answer.json().get("detail")
+    except (ValueError, AttributeError):
+        return answer.text[:200] or answer.reason_phrase
+    if isinstance(detail, list):  # FastAPI's validation errors
+        return "; ".join(
+            str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in detail
+        )
+    return str(detail)
+
+
+def _time(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value)
+
+
+def _chat(user_id: int, row: dict[str, Any]) -> Chat:
+    return Chat(
+        id=row["id"],
+        user_id=user_id,
+        title=row["title"],
+        created_at=_time(row["created_at"]),
+        updated_at=_time(row["updated_at"]),
+    )
+
+
+def _message(chat_id: str, row: dict[str, Any]) -> ChatMessage:
+    return ChatMessage(
+        id=row["id"],
+        chat_id=chat_id,
+        position=row["position"],
+        role=row["role"],
+        content=row["content"],
+        status=row["status"],
+        error=row["error"],
+        sources=json.dumps(row["sources"]) if row.get("sources") else None,
+        created_at=_time(row["created_at"]),
+        updated_at=_time(row["updated_at"]),
+    )
