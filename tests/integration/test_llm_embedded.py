@@ -114,8 +114,14 @@ def test_a_full_queue_is_busy_with_a_retry_after() -> None:
     small = LlamaCppProvider.from_settings(Settings(llm_model_path=None), queue_size=1, context_window=384)
 
     async def run() -> list[object]:
-        calls = [small.complete(QUESTION, temperature=0, max_tokens=8) for _ in range(4)]
-        return await asyncio.gather(*calls, return_exceptions=True)
+        # The first request must be running (not still waiting) before the others arrive: then one
+        # more may wait, and the other two find the queue full.
+        first = asyncio.ensure_future(small.complete(QUESTION, temperature=0, max_tokens=8))
+        deadline = time.monotonic() + 30
+        while not small.stats().running and time.monotonic() < deadline:
+            await asyncio.sleep(0.002)
+        rest = [small.complete(QUESTION, temperature=0, max_tokens=8) for _ in range(3)]
+        return await asyncio.gather(first, *rest, return_exceptions=True)
 
     results = asyncio.run(run())
     busy = [r for r in results if isinstance(r, ModelBusy)]
