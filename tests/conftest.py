@@ -116,3 +116,37 @@ def pick(
     if categories:
         frame = frame.filter(pl.col("categories").is_in(list(categories)))
     return frame.with_columns(revenue=pl.col("price_cents") * pl.col("quantity"))
+
+
+# -- the CLI's tests ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """A clean working directory (the default SQLite database lands in its var/), no CHATDASH_*
+    settings from the caller's shell, fresh settings and engine caches, and wide console lines."""
+    from chatdash.cli.common import console
+    from chatdash.config import get_settings
+    from chatdash.db.engine import _cached_engine
+
+    for name in list(os.environ):
+        if name.startswith("CHATDASH_") and not name.startswith("CHATDASH_TEST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(console, "width", 200)
+    get_settings.cache_clear()
+    _cached_engine.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+    _cached_engine.cache_clear()
+
+
+def cli(*args: str) -> str:
+    """Run `chatdash ARGS...` in process; it must succeed. Returns what it printed."""
+    from typer.testing import CliRunner
+
+    from chatdash.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output

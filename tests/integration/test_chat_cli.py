@@ -8,39 +8,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from typer.testing import CliRunner
 
 from chatdash.cli import app
-from chatdash.cli.common import console
-from chatdash.config import get_settings
-from chatdash.db.engine import _cached_engine
+from tests.conftest import cli
 
 runner = CliRunner()
 
 
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    for name in list(os.environ):
-        if name.startswith("CHATDASH_") and not name.startswith("CHATDASH_TEST_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(console, "width", 200)  # the key table on one line per key
-    get_settings.cache_clear()
-    _cached_engine.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
-    _cached_engine.cache_clear()
-
-
-def run(*args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
+run = cli
 
 
 def free_port() -> int:

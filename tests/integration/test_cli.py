@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,30 +10,12 @@ from typer.testing import CliRunner
 
 from chatdash.cli import app
 from chatdash.config import get_settings
-from chatdash.db.engine import _cached_engine
-from tests.conftest import pg_url
+from tests.conftest import cli, pg_url
 
 runner = CliRunner()
 
 
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    """A clean working directory: the default SQLite database lands in its var/."""
-    for name in list(os.environ):
-        if name.startswith("CHATDASH_") and not name.startswith("CHATDASH_TEST_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    _cached_engine.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
-    _cached_engine.cache_clear()
-
-
-def run(*args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
+run = cli
 
 
 def test_init_generate_load_stats(cli_env: Path) -> None:
