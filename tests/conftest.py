@@ -107,14 +107,18 @@ def pick(
     start: dt.date | None = None,
     end: dt.date | None = None,
     categories: tuple[str, ...] = (),
+    products: tuple[str, ...] = (),
 ) -> pl.DataFrame:
-    """The rows of ``frame`` a filter selects (dates inclusive, no categories: all), with revenue in cents."""
+    """The rows of ``frame`` a filter selects (dates inclusive, no categories/products: all), with
+    revenue in cents."""
     if start:
         frame = frame.filter(pl.col("order_date") >= start)
     if end:
         frame = frame.filter(pl.col("order_date") <= end)
     if categories:
         frame = frame.filter(pl.col("categories").is_in(list(categories)))
+    if products:
+        frame = frame.filter(pl.col("product_names").is_in(list(products)))
     return frame.with_columns(revenue=pl.col("price_cents") * pl.col("quantity"))
 
 

@@ -12,7 +12,7 @@ import pytest
 from chatdash import sales
 from chatdash.errors import QueryError
 from chatdash.sales import RowCursor, SalesFilter
-from tests.conftest import Database
+from tests.conftest import Database, pick
 
 FILTERS = [
     SalesFilter(),
@@ -45,15 +45,7 @@ def money(cents: int) -> Decimal:
 
 
 def select(frame: pl.DataFrame, flt: SalesFilter) -> pl.DataFrame:
-    if flt.start:
-        frame = frame.filter(pl.col("order_date") >= flt.start)
-    if flt.end:
-        frame = frame.filter(pl.col("order_date") <= flt.end)
-    if flt.categories:
-        frame = frame.filter(pl.col("categories").is_in(list(flt.categories)))
-    if flt.products:
-        frame = frame.filter(pl.col("product_names").is_in(list(flt.products)))
-    return frame.with_columns(revenue=pl.col("price_cents") * pl.col("quantity"))
+    return pick(frame, flt.start, flt.end, flt.categories, flt.products)
 
 
 def test_date_range_and_categories(loaded: Database, sample_frame: pl.DataFrame) -> None:

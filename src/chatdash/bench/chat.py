@@ -52,7 +52,6 @@ from chatdash.db.engine import make_engine
 from chatdash.db.migrate import upgrade
 from chatdash.llm import registry
 from chatdash.llm.provider import Provider
-from chatdash.llm.types import Message
 
 PROMPT = "Say hello to the benchmark in a few words."
 RATE_LIMIT = "100000/second"
@@ -67,13 +66,10 @@ class TimedResponder(ProviderResponder):
         self.first_token_s: dict[str, float | None] = {}
 
     async def reply(self, request: ReplyRequest) -> AsyncIterator[str | ReplyDone]:
-        messages = [Message.system(self.system_prompt), *request.history]
-        async with self.provider.stream(messages, max_tokens=request.max_tokens) as stream:
-            async for delta in stream:
-                yield delta
-            done = stream.completion
-        self.first_token_s[request.chat_id] = done.usage.first_token_s
-        yield ReplyDone(done.usage.prompt_tokens, done.usage.completion_tokens, done.dropped_messages)
+        async for item in super().reply(request):
+            if isinstance(item, ReplyDone):
+                self.first_token_s[request.chat_id] = item.first_token_s
+            yield item
 
 
 @contextmanager

@@ -50,6 +50,8 @@ class ReplyDone:
     completion_tokens: int
     dropped_messages: int = 0
     sources: tuple[str, ...] = field(default=())
+    first_token_s: float | None = None
+    """The model's own time to first token (queue included), as its provider measured it."""
 
 
 class Responder(Protocol):
@@ -71,7 +73,12 @@ class ProviderResponder:
             async for delta in stream:
                 yield delta
             done = stream.completion
-        yield ReplyDone(done.usage.prompt_tokens, done.usage.completion_tokens, done.dropped_messages)
+        yield ReplyDone(
+            done.usage.prompt_tokens,
+            done.usage.completion_tokens,
+            done.dropped_messages,
+            first_token_s=done.usage.first_token_s,
+        )
 
 
 class PipelineResponder:
@@ -122,6 +129,7 @@ class PipelineResponder:
                     usage.completion_tokens if usage else 0,
                     dropped,
                     sources,
+                    first_token_s=usage.first_token_s if usage else None,
                 )
         await asyncio.to_thread(self._remember, request, last.content)
 

@@ -164,7 +164,8 @@ class ChatService:
         return self.generations.get(message_id)
 
     async def follow(self, user_id: int, chat_id: str, message_id: int) -> AsyncIterator[str]:
-        """Deltas of a reply: its text so far, then new text until it ends (nothing more if it has)."""
+        """Deltas of a reply: its text so far, then new text until it has ended and been saved
+        (nothing more if it has), so a caller may read the stored message right after."""
         gen = self.generation(user_id, chat_id, message_id)
         if gen is None:
             message = self.storage.get_message(user_id, chat_id, message_id)
@@ -173,6 +174,7 @@ class ChatService:
             return
         async for delta in gen.follow():
             yield delta
+        await gen.wait()
 
     def _start(self, user_id: int, chat_id: str, reply: ChatMessage) -> Generation:
         history = self.storage.history_before(user_id, chat_id, reply.position)

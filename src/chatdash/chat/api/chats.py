@@ -141,9 +141,6 @@ async def follow_reply(
     async def events() -> AsyncIterator[ServerSentEvent]:
         async for delta in service.follow(user_id, chat_id, message_id):
             yield ServerSentEvent(json.dumps({"content": delta}), event="delta")
-        gen = service.generation(user_id, chat_id, message_id)
-        if gen is not None:
-            await gen.wait()
         message = MessagePublic.model_validate(service.message(user_id, chat_id, message_id))
         yield ServerSentEvent(message.model_dump_json(), event="done")
 

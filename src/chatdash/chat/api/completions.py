@@ -113,7 +113,6 @@ async def _events(
     yield ServerSentEvent(json.dumps({"conversation_id": chat_id, "message_id": message_id}), event="start")
     async for delta in service.follow(user_id, chat_id, message_id):
         yield ServerSentEvent(json.dumps({"content": delta}), event="delta")
-    await gen.wait()
     if gen.error is not None:
         detail = {"detail": str(gen.error), "status": status_for(gen.error)}
         yield ServerSentEvent(json.dumps(detail), event="error")

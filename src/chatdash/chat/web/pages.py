@@ -193,9 +193,6 @@ async def events(chat_id: str, message_id: int, service: ServiceDep, user_id: Us
     async def stream() -> AsyncIterator[ServerSentEvent]:
         async for delta in service.follow(user_id, chat_id, message_id):
             yield ServerSentEvent(json.dumps({"content": delta}), event="delta")
-        gen = service.generation(user_id, chat_id, message_id)
-        if gen is not None:
-            await gen.wait()
         message = service.message(user_id, chat_id, message_id)
         done = {"status": message.status, "html": markdown(message.content), "error": message.error}
         yield ServerSentEvent(json.dumps(done), event="done")
