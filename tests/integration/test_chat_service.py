@@ -255,9 +255,59 @@ def test_replies_abandoned_by_a_dead_process_become_stopped(database: Database) 
     chat, _ = service(database)
     user = chat.sign_up("alice", "correct horse")
     convo = chat.create_chat(user.id)
-    _, reply = store.add_turn(database.engine, user.id, convo.id, "hi")
+    reply = store.start_turn(database.engine, user.id, convo.id, "hi").reply
     store.save_reply(database.engine, reply.id, "half an ans", "streaming")
     assert chat.close_abandoned() == 0  # recent: someone may still be writing it
     assert store.close_abandoned(database.engine, dt.timedelta(seconds=-1)) == 1
     kept = chat.messages(user.id, convo.id)[0][1]
     assert (kept.content, kept.status) == ("half an ans", "stopped") and "interrupted" in (kept.error or "")
+
+
+def test_a_send_without_chat_stores_the_earlier_messages_first_in_one_turn(database: Database) -> None:
+    from chatdash.llm.types import Message
+
+    chat, provider = service(database, "Four.")
+    user = chat.sign_up("alice", "correct horse")
+    earlier = [Message.assistant("Hi, how can I help?"), Message.user("What is 2+2?"), Message.assistant("4")]
+
+    async def talk() -> str:
+        reply, gen = await chat.send(user.id, None, "And 2+2 again?", earlier=earlier)
+        await finish(gen)
+        return reply.chat_id
+
+    chat_id = run(talk())
+    messages, count = chat.messages(user.id, chat_id)
+    assert count == 5
+    assert [(m.position, m.role, m.content) for m in messages] == [
+        (0, "assistant", "Hi, how can I help?"),
+        (1, "user", "What is 2+2?"),
+        (2, "assistant", "4"),
+        (3, "user", "And 2+2 again?"),
+        (4, "assistant", "Four."),
+    ]
+    assert chat.chat(user.id, chat_id).title == "What is 2+2?"  # the first *user* message names it
+    sent = [(m.role, m.content) for m in provider.requests[0].messages[1:]]  # after the system prompt
+    assert sent == [(m.role, m.content) for m in [*earlier, Message.user("And 2+2 again?")]]
+
+
+def test_two_sends_at_once_to_one_chat_one_is_refused(database: Database) -> None:
+    chat, _ = service(database, "One.", "Two.")
+    user = chat.sign_up("alice", "correct horse")
+    convo = chat.create_chat(user.id)
+
+    async def both() -> list[Any]:
+        results = await asyncio.gather(
+            chat.send(user.id, convo.id, "first"),
+            chat.send(user.id, convo.id, "second"),
+            return_exceptions=True,
+        )
+        for result in results:
+            if not isinstance(result, BaseException):
+                await finish(result[1])
+        return results
+
+    results = run(both())
+    refused = [r for r in results if isinstance(r, Conflict)]
+    assert len(refused) == 1 and "still being written" in str(refused[0])
+    assert [m.content for m in chat.messages(user.id, convo.id)[0]][0] == "first"
+    assert chat.messages(user.id, convo.id)[1] == 2  # the refused send stored nothing

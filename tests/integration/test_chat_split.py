@@ -213,6 +213,7 @@ def test_the_data_api_takes_the_user_header_only_with_the_service_key(
     assert turn.status_code == 201, turn.text
     asked, reply = turn.json()["message"], turn.json()["reply"]
     assert reply["status"] == "streaming" and reply["content"] == ""
+    assert [m["id"] for m in turn.json()["history"]] == [asked["id"]]  # what the reply answers
     patch = f"/chats/{chat_id}/messages/{asked['id']}"
     mine = s.data_api.patch(patch, json={"content": "x"}, headers=debora)
     assert mine.status_code == 422 and "only a reply" in mine.json()["detail"]

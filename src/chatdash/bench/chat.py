@@ -34,10 +34,10 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
@@ -56,6 +56,7 @@ from chatdash.llm.provider import Provider
 PROMPT = "Say hello to the benchmark in a few words."
 RATE_LIMIT = "100000/second"
 PROVIDERS = ("scripted", "llamacpp")
+_T = TypeVar("_T")
 
 
 class TimedResponder(ProviderResponder):
@@ -122,20 +123,29 @@ async def _one_reply(client: httpx.AsyncClient, url: str, headers: dict[str, str
     return chat_id, first
 
 
-async def _replies(
+async def _client_replies(url: str, headers: dict[str, str], count: int) -> list[tuple[str, float]]:
+    async with httpx.AsyncClient(timeout=600) as client:
+        return [await _one_reply(client, url, headers) for _ in range(count)]
+
+
+def client_replies(url: str, headers: dict[str, str], count: int) -> list[tuple[str, float]]:
+    """``count`` streamed replies one after another: (conversation id, seconds to the first delta) each
+    (run in a child process by ``run``, so the client does not share the server's GIL)."""
+    return asyncio.run(_client_replies(url, headers, count))
+
+
+def _replies(
     url: str, headers: dict[str, str], responder: TimedResponder, repeat: int, warmup: int
 ) -> dict[str, Any]:
+    timed = _in_child(client_replies, url, headers, warmup + repeat)[warmup:]
     ours: list[float] = []
     provider: list[float] = []
-    async with httpx.AsyncClient(timeout=600) as client:
-        for i in range(warmup + repeat):
-            chat_id, first_s = await _one_reply(client, url, headers)
-            provider_s = responder.first_token_s.pop(chat_id, None)
-            if provider_s is None:
-                raise RuntimeError("the provider reported no time to first token")
-            if i >= warmup:
-                ours.append(first_s * 1000)
-                provider.append(provider_s * 1000)
+    for chat_id, first_s in timed:
+        provider_s = responder.first_token_s.pop(chat_id, None)
+        if provider_s is None:
+            raise RuntimeError("the provider reported no time to first token")
+        ours.append(first_s * 1000)
+        provider.append(provider_s * 1000)
     added = [a - b for a, b in zip(ours, provider, strict=True)]
     return {
         "requests": repeat,
@@ -224,18 +234,16 @@ def run(
                     keys = _users(service, prefix, chats)
                 app = create_app(config, "all", service=service, rate_limit_prefix=prefix, ready_checks={})
                 with serving(app) as base_url:
-                    level = asyncio.run(
-                        _replies(
-                            base_url,
-                            keys["chat"],
-                            responder,
-                            model_repeat if is_model else repeat,
-                            1 if is_model else warmup,
-                        )
+                    level = _replies(
+                        base_url,
+                        keys["chat"],
+                        responder,
+                        model_repeat if is_model else repeat,
+                        1 if is_model else warmup,
                     )
                     levels.append({"provider": name, "model": provider.model, **level})
                     if not is_model:
-                        listing = _run_list_load(base_url, keys["list"], list_requests, clients)
+                        listing = _in_child(list_load, base_url, keys["list"], list_requests, clients)
                         listing["chats"] = chats
         finally:
             engine.dispose()
@@ -267,8 +275,9 @@ def _users(service: ChatService, prefix: str, chats: int) -> dict[str, dict[str,
     return keys
 
 
-def _run_list_load(url: str, headers: dict[str, str], requests: int, clients: int) -> dict[str, Any]:
+def _in_child(function: Callable[..., _T], *args: Any) -> _T:
+    """``function(*args)`` in a fresh child process: the load generator must not share this process's
+    GIL with the server it measures (a busy client thread makes every server syscall wait for the GIL)."""
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        result: dict[str, Any] = pool.submit(list_load, url, headers, requests, clients).result()
-    return result
+        return pool.submit(function, *args).result()

@@ -14,6 +14,7 @@ object; every method takes the acting ``user_id`` first.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 
@@ -23,6 +24,7 @@ from chatdash.chat import keys, users
 from chatdash.chat.generation import Generation, Generations
 from chatdash.chat.responder import ReplyRequest, Responder, default_responder
 from chatdash.chat.storage import ChatStore, HttpStore, SqlStore
+from chatdash.chat.store import Turn
 from chatdash.config import Settings
 from chatdash.db.models import ApiKey, Chat, ChatMessage, Feedback, User
 from chatdash.errors import Conflict
@@ -47,6 +49,7 @@ class ChatService:
             responder = default_responder(engine, settings)
         self.responder = responder
         self.generations = Generations(self.storage, responder)
+        self._sending: set[str] = set()
 
     # -- users and keys ---------------------------------------------------------------------------
     def sign_up(self, username: str, password: str | None) -> User:
@@ -87,10 +90,10 @@ class ChatService:
         return self.storage.rename_chat(user_id, chat_id, title)
 
     async def delete_chat(self, user_id: int, chat_id: str) -> None:
-        messages, _ = self.storage.list_messages(user_id, chat_id)
+        messages, _ = await asyncio.to_thread(self.storage.list_messages, user_id, chat_id)
         for message in messages:
             await self.generations.stop(message.id)
-        self.storage.delete_chat(user_id, chat_id)
+        await asyncio.to_thread(self.storage.delete_chat, user_id, chat_id)
 
     def messages(
         self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
@@ -114,10 +117,10 @@ class ChatService:
         """Store a message as given (the data API's "add message"); no reply is generated."""
         return self.storage.add_message(user_id, chat_id, role, content)
 
-    def add_turn(self, user_id: int, chat_id: str, text: str) -> tuple[ChatMessage, ChatMessage]:
+    def add_turn(self, user_id: int, chat_id: str, text: str) -> Turn:
         """Store the user's message and an empty ``streaming`` reply for a writer elsewhere (the data
         API's side of ``send``: the ui that called it writes the reply)."""
-        return self.storage.add_turn(user_id, chat_id, text)
+        return self.storage.start_turn(user_id, chat_id, text)
 
     def update_reply(
         self, user_id: int, chat_id: str, message_id: int, changes: dict[str, object]
@@ -135,40 +138,53 @@ class ChatService:
         return self.storage.set_feedback(user_id, chat_id, message_id, rating, comment)
 
     # -- replies ----------------------------------------------------------------------------------
-    async def send(self, user_id: int, chat_id: str, text: str) -> tuple[ChatMessage, Generation]:
-        """Store the user's message and start the reply; returns the reply's record and its generation."""
-        if self.generations.running_in(chat_id):
-            raise Conflict("a reply is still being written in this chat; wait for it or stop it")
-        _, reply = self.storage.add_turn(user_id, chat_id, text)
-        return reply, self._start(user_id, chat_id, reply)
+    async def send(
+        self, user_id: int, chat_id: str | None, text: str, *, earlier: Sequence[Message] = ()
+    ) -> tuple[ChatMessage, Generation]:
+        """Store the user's message and start the reply; returns the reply's record (its ``chat_id`` is
+        the new chat's when ``chat_id`` is None) and its generation. ``earlier`` messages are stored
+        before the user's, as given (``/api/chat`` without a conversation id).
+
+        The storing is one transaction (or, in the split deployment, the data API's requests) in one
+        worker thread, so the event loop never waits on the database on the way to the first token."""
+        if chat_id is not None:
+            if chat_id in self._sending or self.generations.running_in(chat_id):
+                raise Conflict("a reply is still being written in this chat; wait for it or stop it")
+            self._sending.add(chat_id)  # the check above must hold across the await below
+        try:
+            pairs = [(m.role, m.content) for m in earlier]
+            turn = await asyncio.to_thread(self.storage.start_turn, user_id, chat_id, text, pairs)
+            return turn.reply, self._start(user_id, turn.chat_id, turn.reply, turn.history)
+        finally:
+            self._sending.discard(chat_id or "")
 
     async def retry(self, user_id: int, chat_id: str, message_id: int) -> tuple[ChatMessage, Generation]:
         """Write a failed or stopped reply again, from the same history."""
-        current = self.storage.get_message(user_id, chat_id, message_id)
+        current = await asyncio.to_thread(self.storage.get_message, user_id, chat_id, message_id)
         if current.status == "streaming" or self.generations.get(message_id) is not None:
             raise Conflict("this reply is still being written; stop it before retrying")
         if current.role != "assistant":
             raise ValueError("only a reply can be retried")
-        reply = self.storage.reset_reply(user_id, chat_id, message_id)
-        return reply, self._start(user_id, chat_id, reply)
+
+        def reset() -> tuple[ChatMessage, list[ChatMessage]]:
+            reply = self.storage.reset_reply(user_id, chat_id, message_id)
+            return reply, self.storage.history_before(user_id, chat_id, reply.position)
+
+        reply, history = await asyncio.to_thread(reset)
+        return reply, self._start(user_id, chat_id, reply, history)
 
     async def stop(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
         """Stop a reply being written (the model stops too); it keeps its text with status ``stopped``."""
-        self.storage.get_message(user_id, chat_id, message_id)  # ownership first
+        await asyncio.to_thread(self.storage.get_message, user_id, chat_id, message_id)  # ownership first
         await self.generations.stop(message_id)
-        return self.storage.get_message(user_id, chat_id, message_id)
-
-    def generation(self, user_id: int, chat_id: str, message_id: int) -> Generation | None:
-        """The live generation of one of the user's replies, if this process is writing it."""
-        self.storage.get_message(user_id, chat_id, message_id)
-        return self.generations.get(message_id)
+        return await asyncio.to_thread(self.storage.get_message, user_id, chat_id, message_id)
 
     async def follow(self, user_id: int, chat_id: str, message_id: int) -> AsyncIterator[str]:
         """Deltas of a reply: its text so far, then new text until it has ended and been saved
         (nothing more if it has), so a caller may read the stored message right after."""
-        gen = self.generation(user_id, chat_id, message_id)
+        gen = self.generations.get(message_id)  # before the read: a reply ending in between is read whole
+        message = await asyncio.to_thread(self.storage.get_message, user_id, chat_id, message_id)
         if gen is None:
-            message = self.storage.get_message(user_id, chat_id, message_id)
             if message.content:
                 yield message.content
             return
@@ -176,8 +192,9 @@ class ChatService:
             yield delta
         await gen.wait()
 
-    def _start(self, user_id: int, chat_id: str, reply: ChatMessage) -> Generation:
-        history = self.storage.history_before(user_id, chat_id, reply.position)
+    def _start(
+        self, user_id: int, chat_id: str, reply: ChatMessage, history: Sequence[ChatMessage]
+    ) -> Generation:
         request = ReplyRequest(
             user_id=user_id,
             chat_id=chat_id,

@@ -47,7 +47,9 @@ class ChatStore(Protocol):
     def rename_chat(self, user_id: int, chat_id: str, title: str) -> Chat: ...
     def delete_chat(self, user_id: int, chat_id: str) -> None: ...
     def add_message(self, user_id: int, chat_id: str, role: str, content: str) -> ChatMessage: ...
-    def add_turn(self, user_id: int, chat_id: str, text: str) -> tuple[ChatMessage, ChatMessage]: ...
+    def start_turn(
+        self, user_id: int, chat_id: str | None, text: str, earlier: Sequence[tuple[str, str]] = ()
+    ) -> store.Turn: ...
     def list_messages(
         self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
     ) -> tuple[list[ChatMessage], int]: ...
@@ -96,8 +98,10 @@ class SqlStore:
     def add_message(self, user_id: int, chat_id: str, role: str, content: str) -> ChatMessage:
         return store.add_message(self.engine, user_id, chat_id, role, content)
 
-    def add_turn(self, user_id: int, chat_id: str, text: str) -> tuple[ChatMessage, ChatMessage]:
-        return store.add_turn(self.engine, user_id, chat_id, text)
+    def start_turn(
+        self, user_id: int, chat_id: str | None, text: str, earlier: Sequence[tuple[str, str]] = ()
+    ) -> store.Turn:
+        return store.start_turn(self.engine, user_id, chat_id, text, earlier)
 
     def list_messages(
         self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
@@ -226,9 +230,20 @@ class HttpStore:
         body = {"role": role, "content": content}
         return _message(chat_id, self._call(user_id, "POST", _path(chat_id, "messages"), json=body))
 
-    def add_turn(self, user_id: int, chat_id: str, text: str) -> tuple[ChatMessage, ChatMessage]:
+    def start_turn(
+        self, user_id: int, chat_id: str | None, text: str, earlier: Sequence[tuple[str, str]] = ()
+    ) -> store.Turn:
+        if chat_id is None:
+            chat_id = self.create_chat(user_id, None).id
+        for role, content in earlier:
+            self.add_message(user_id, chat_id, role, content)
         turn = self._call(user_id, "POST", _path(chat_id, "turns"), json={"content": text})
-        return _message(chat_id, turn["message"]), _message(chat_id, turn["reply"])
+        return store.Turn(
+            chat_id,
+            _message(chat_id, turn["message"]),
+            _message(chat_id, turn["reply"]),
+            [_message(chat_id, m) for m in turn["history"]],
+        )
 
     def list_messages(
         self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
@@ -21,6 +22,8 @@ from chatdash.db.models import Chat, ChatMessage, Feedback
 from chatdash.errors import NotFound
 
 TITLE_CHARS = 80
+HISTORY_LIMIT = 200
+"""Most turns handed to a reply; the provider trims them further to its context window."""
 
 
 def now() -> dt.datetime:
@@ -100,32 +103,61 @@ def add_message(
 ) -> ChatMessage:
     """Append a message at the end of the chat; the first user message names an untitled chat."""
     with session_factory(engine).begin() as session:
-        return _append(session, _chat(session, user_id, chat_id), role, content, status)
-
-
-def add_turn(engine: Engine, user_id: int, chat_id: str, text: str) -> tuple[ChatMessage, ChatMessage]:
-    """The user's message and an empty ``streaming`` reply after it, in one transaction."""
-    with session_factory(engine).begin() as session:
         chat = _chat(session, user_id, chat_id)
-        asked = _append(session, chat, "user", text, "complete")
-        reply = _append(session, chat, "assistant", "", "streaming")
-        return asked, reply
+        message = _append(session, chat, role, content, status, _next_position(session, chat.id))
+        session.flush()
+        return message
 
 
-def _append(session: Session, chat: Chat, role: str, content: str, status: str) -> ChatMessage:
-    last = session.scalar(select(func.max(ChatMessage.position)).where(ChatMessage.chat_id == chat.id))
-    if last is None and role == "user" and chat.title == "New chat":
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A new exchange: the user's message, the empty ``streaming`` reply after it, and the history that
+    reply answers (what ``history_before`` gives for it, ending with the user's message)."""
+
+    chat_id: str
+    message: ChatMessage
+    reply: ChatMessage
+    history: list[ChatMessage]
+
+
+def start_turn(
+    engine: Engine,
+    user_id: int,
+    chat_id: str | None,
+    text: str,
+    earlier: Sequence[tuple[str, str]] = (),
+) -> Turn:
+    """Everything a reply needs before the model starts, in one transaction: the chat (a new one when
+    ``chat_id`` is None), any ``earlier`` (role, content) messages, the user's message, an empty
+    ``streaming`` reply, and the history that reply answers."""
+    with session_factory(engine).begin() as session:
+        if chat_id is None:
+            chat = Chat(id=uuid.uuid4().hex, user_id=user_id, title="New chat")
+            session.add(chat)
+            position = 0
+        else:
+            chat = _chat(session, user_id, chat_id)
+            position = _next_position(session, chat.id)
+        added = [
+            _append(session, chat, role, content, "complete", position + i)
+            for i, (role, content) in enumerate([*earlier, ("user", text)])
+        ]
+        reply = _append(session, chat, "assistant", "", "streaming", position + len(added))
+        session.flush()  # one batched INSERT for the messages, and their ids
+        return Turn(chat.id, added[-1], reply, _history(session, chat.id, reply.position))
+
+
+def _next_position(session: Session, chat_id: str) -> int:
+    last = session.scalar(select(func.max(ChatMessage.position)).where(ChatMessage.chat_id == chat_id))
+    return 0 if last is None else last + 1
+
+
+def _append(session: Session, chat: Chat, role: str, content: str, status: str, position: int) -> ChatMessage:
+    if role == "user" and chat.title == "New chat":
         chat.title = title_from(content)
-    message = ChatMessage(
-        chat_id=chat.id,
-        position=0 if last is None else last + 1,
-        role=role,
-        content=content,
-        status=status,
-    )
+    message = ChatMessage(chat_id=chat.id, position=position, role=role, content=content, status=status)
     chat.updated_at = now()
     session.add(message)
-    session.flush()
     return message
 
 
@@ -167,22 +199,27 @@ def _message(session: Session, user_id: int, chat_id: str, message_id: int) -> C
     return message
 
 
-def history_before(engine: Engine, chat_id: str, position: int, limit: int = 200) -> list[ChatMessage]:
-    """The turns a reply at ``position`` answers: earlier messages that reached the user (no errors,
-    no empty stops), newest ``limit`` of them, in order. The provider trims them to its context."""
+def history_before(engine: Engine, chat_id: str, position: int) -> list[ChatMessage]:
+    """The turns a reply at ``position`` answers (see ``_history``)."""
     with session_factory(engine)() as session:
-        rows = session.scalars(
-            select(ChatMessage)
-            .where(
-                ChatMessage.chat_id == chat_id,
-                ChatMessage.position < position,
-                ChatMessage.status.in_(("complete", "stopped")),
-                ChatMessage.content != "",
-            )
-            .order_by(ChatMessage.position.desc())
-            .limit(limit)
+        return _history(session, chat_id, position)
+
+
+def _history(session: Session, chat_id: str, position: int, limit: int = HISTORY_LIMIT) -> list[ChatMessage]:
+    """Earlier messages that reached the user (no errors, no empty stops), the newest ``limit`` of them,
+    in order. The provider trims them to its context."""
+    rows = session.scalars(
+        select(ChatMessage)
+        .where(
+            ChatMessage.chat_id == chat_id,
+            ChatMessage.position < position,
+            ChatMessage.status.in_(("complete", "stopped")),
+            ChatMessage.content != "",
         )
-        return list(reversed(list(rows)))
+        .order_by(ChatMessage.position.desc())
+        .limit(limit)
+    )
+    return list(reversed(list(rows)))
 
 
 def save_reply(

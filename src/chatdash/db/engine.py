@@ -1,7 +1,8 @@
 """Engines and sessions for SQLite (embedded default) and PostgreSQL (production).
 
 SQLite gets WAL (readers never wait for the loader), foreign keys and a busy timeout on every
-connection; PostgreSQL gets a pre-pinged pool so a restarted server is reconnected transparently.
+connection, and no pre-ping (a file does not hang up; the ping was a query on every checkout);
+PostgreSQL gets a pre-pinged pool so a restarted server is reconnected transparently.
 ``schema`` puts every table of a PostgreSQL engine in one schema: tests and benchmarks use it to
 share one database without touching each other's (or the app's) tables.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import weakref
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -31,7 +33,7 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> E
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, echo=echo, connect_args={"timeout": 30}, pool_pre_ping=True)
+        engine = create_engine(parsed, echo=echo, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() != "postgresql":
@@ -95,8 +97,15 @@ def get_engine(settings: Settings | None = None) -> Engine:
     return _cached_engine((settings or get_settings()).effective_database_url)
 
 
+_factories: weakref.WeakKeyDictionary[Engine, sessionmaker[Session]] = weakref.WeakKeyDictionary()
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    """The engine's session maker, made once: building one per call cost more than a short query."""
+    factory = _factories.get(engine)
+    if factory is None:
+        factory = _factories[engine] = sessionmaker(engine, expire_on_commit=False)
+    return factory
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -106,12 +107,15 @@ def add_message(
 def add_turn(
     chat_id: str, body: TurnCreate, service: ServiceDep, settings: SettingsDep, user_id: UserIdDep
 ) -> TurnPublic:
-    """Store the user's message and an empty ``streaming`` reply after it, in one transaction; the
-    caller writes the reply (``PATCH .../messages/{mid}``). No reply is generated here."""
+    """Store the user's message and an empty ``streaming`` reply after it, in one transaction, and give
+    the history that reply answers; the caller writes the reply (``PATCH .../messages/{mid}``). No reply
+    is generated here."""
     check_length(settings, body.content, ("body", "content"))
-    message, reply = service.add_turn(user_id, chat_id, body.content)
+    turn = service.add_turn(user_id, chat_id, body.content)
     return TurnPublic(
-        message=MessagePublic.model_validate(message), reply=MessagePublic.model_validate(reply)
+        message=MessagePublic.model_validate(turn.message),
+        reply=MessagePublic.model_validate(turn.reply),
+        history=[MessagePublic.model_validate(m) for m in turn.history],
     )
 
 
@@ -136,12 +140,13 @@ async def follow_reply(
 ) -> EventSourceResponse:
     """Server-Sent Events of a reply: its text so far, then new text while this process writes it
     (a reload mid-reply picks up here), then ``done`` with the stored message."""
-    service.generation(user_id, chat_id, message_id)  # 404 before the stream starts
+    await run_in_threadpool(service.message, user_id, chat_id, message_id)  # 404 before the stream starts
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         async for delta in service.follow(user_id, chat_id, message_id):
             yield ServerSentEvent(json.dumps({"content": delta}), event="delta")
-        message = MessagePublic.model_validate(service.message(user_id, chat_id, message_id))
+        stored = await run_in_threadpool(service.message, user_id, chat_id, message_id)
+        message = MessagePublic.model_validate(stored)
         yield ServerSentEvent(message.model_dump_json(), event="done")
 
     return EventSourceResponse(events(), ping=15)

@@ -27,7 +27,7 @@ from chatdash.chat.api.deps import LimitedKeyDep, ServiceDep, SettingsDep
 from chatdash.chat.api.errors import error_response, status_for
 from chatdash.chat.api.schemas import ChatReply, ChatRequest, MessageBase, Usage
 from chatdash.chat.generation import Generation
-from chatdash.chat.service import ChatService
+from chatdash.llm.types import Message
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -64,13 +64,13 @@ async def chat(
         check_length(settings, message.content, ("body", "messages", index, "content"))
 
     user_id = key.user_id
-    if body.conversation_id:
-        chat_id = service.chat(user_id, body.conversation_id).id
+    *earlier, last = body.messages
+    if body.conversation_id:  # the stored chat is the history: only the last message is new
+        reply, gen = await service.send(user_id, body.conversation_id, last.content)
     else:
-        chat_id = service.create_chat(user_id).id
-        for message in body.messages[:-1]:
-            service.add_message(user_id, chat_id, message.role, message.content)
-    reply, gen = await service.send(user_id, chat_id, body.messages[-1].content)
+        earlier_messages = [Message(role=m.role, content=m.content) for m in earlier]
+        reply, gen = await service.send(user_id, None, last.content, earlier=earlier_messages)
+    chat_id = reply.chat_id
     headers: dict[str, str] = getattr(request.state, "rate_headers", {})
 
     if body.stream:
@@ -81,9 +81,7 @@ async def chat(
             response = error_response(gen.error, conversation_id=chat_id, message_id=reply.id)
             response.headers.update(headers)
             return response
-        return EventSourceResponse(
-            _events(service, user_id, chat_id, reply.id, gen), ping=PING_SECONDS, headers=headers
-        )
+        return EventSourceResponse(_events(chat_id, reply.id, gen), ping=PING_SECONDS, headers=headers)
     await gen.wait()
     if gen.error is not None:
         response = error_response(gen.error, conversation_id=chat_id, message_id=reply.id)
@@ -107,12 +105,12 @@ def _reply(chat_id: str, message_id: int, gen: Generation) -> ChatReply:
     )
 
 
-async def _events(
-    service: ChatService, user_id: int, chat_id: str, message_id: int, gen: Generation
-) -> AsyncIterator[ServerSentEvent]:
+async def _events(chat_id: str, message_id: int, gen: Generation) -> AsyncIterator[ServerSentEvent]:
+    """The reply this request started (so no ownership lookup on the way to the first token)."""
     yield ServerSentEvent(json.dumps({"conversation_id": chat_id, "message_id": message_id}), event="start")
-    async for delta in service.follow(user_id, chat_id, message_id):
+    async for delta in gen.follow():
         yield ServerSentEvent(json.dumps({"content": delta}), event="delta")
+    await gen.wait()  # ended and saved
     if gen.error is not None:
         detail = {"detail": str(gen.error), "status": status_for(gen.error)}
         yield ServerSentEvent(json.dumps(detail), event="error")

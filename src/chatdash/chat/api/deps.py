@@ -1,7 +1,13 @@
-"""Shared dependencies: the service, the caller behind a Bearer key, and the per-key rate limit."""
+"""Shared dependencies: the service, the caller behind a Bearer key, and the per-key rate limit.
+
+They are ``async``: FastAPI runs a plain ``def`` dependency in a worker thread, a hop per dependency per
+request. The ones that touch the database or Redis make one hop of their own (``asyncio.to_thread``)
+for all of it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import urllib.parse
 from typing import Annotated
@@ -20,12 +26,12 @@ from chatdash.errors import AuthError
 _bearer = HTTPBearer(auto_error=False, description="An API key from `chatdash keys create NAME`")
 
 
-def get_service(request: Request) -> ChatService:
+async def get_service(request: Request) -> ChatService:
     service: ChatService = request.app.state.chat
     return service
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -34,20 +40,13 @@ ServiceDep = Annotated[ChatService, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def current_key(
-    service: ServiceDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> ApiKey:
-    """The live API key of the request; ``AuthError`` (401) when missing, wrong or revoked."""
-    return service.verify_key(credentials.credentials if credentials else "")
-
-
-KeyDep = Annotated[ApiKey, Depends(current_key)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 def current_user_id(
     request: Request,
     service: ServiceDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Credentials,
     acting_for: Annotated[
         str | None,
         Header(
@@ -74,10 +73,19 @@ def current_user_id(
 UserIdDep = Annotated[int, Depends(current_user_id)]
 
 
-def rate_limited(request: Request, response: Response, key: KeyDep) -> ApiKey:
-    """Spend one request of the key's budget (429 when over), and say what is left in RateLimit headers."""
+async def rate_limited(
+    request: Request, response: Response, service: ServiceDep, credentials: Credentials
+) -> ApiKey:
+    """The request's live key (401 when missing, wrong or revoked) after spending one request of its
+    budget (429 when over); RateLimit headers say what is left. Both in one worker thread."""
     limiter: RateLimiter = request.app.state.limiter
-    remaining, reset_after = limiter.hit("api-key", str(key.id))
+    token = credentials.credentials if credentials else ""
+
+    def check() -> tuple[ApiKey, int, float]:
+        key = service.verify_key(token)
+        return key, *limiter.hit("api-key", str(key.id))
+
+    key, remaining, reset_after = await asyncio.to_thread(check)
     headers = {
         "RateLimit-Limit": str(limiter.limit),
         "RateLimit-Remaining": str(remaining),

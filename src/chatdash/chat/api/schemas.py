@@ -94,6 +94,8 @@ class TurnCreate(BaseModel):
 class TurnPublic(BaseModel):
     message: MessagePublic
     reply: MessagePublic
+    history: list[MessagePublic]
+    """The turns the reply answers, oldest first, ending with ``message``: what its writer sends the model."""
 
 
 class ReplyUpdate(BaseModel):
