@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     chat_max_tokens: int = Field(512, ge=1)
     """Tokens a chat reply may take at most."""
 
+    worker_threads: int = Field(8, ge=1, le=15)
+    """Threads per app process for blocking calls (database, data API, Redis); more wait for the GIL."""
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:

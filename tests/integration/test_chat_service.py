@@ -309,5 +309,48 @@ def test_two_sends_at_once_to_one_chat_one_is_refused(database: Database) -> Non
     results = run(both())
     refused = [r for r in results if isinstance(r, Conflict)]
     assert len(refused) == 1 and "still being written" in str(refused[0])
-    assert [m.content for m in chat.messages(user.id, convo.id)[0]][0] == "first"
-    assert chat.messages(user.id, convo.id)[1] == 2  # the refused send stored nothing
+    messages, count = chat.messages(user.id, convo.id)
+    assert count == 2 and messages[0].content == "first"  # the refused send stored nothing
+
+
+def test_a_partial_save_still_running_when_the_reply_stops_does_not_land_last(database: Database) -> None:
+    """The stop's final save must win over a partial save that a worker thread is still writing."""
+    import threading
+
+    from chatdash.chat.storage import SqlStore
+
+    in_save, release = threading.Event(), threading.Event()
+
+    class SlowPartialSaves(SqlStore):
+        def save_reply(
+            self, user_id: int, chat_id: str, message_id: int, content: str, status: str, **kw: Any
+        ) -> None:
+            if status == "streaming" and not in_save.is_set():
+                in_save.set()
+                release.wait(10)  # the stop arrives while this save is in flight
+            super().save_reply(user_id, chat_id, message_id, content, status, **kw)
+
+    provider = registry.create("scripted", replies=[" ".join(f"w{i}" for i in range(200))], delay_s=0.01)
+    settings = load_settings(chat_max_tokens=64)
+    chat = ChatService(
+        database.engine, settings, ProviderResponder(provider), storage=SlowPartialSaves(database.engine)
+    )
+    chat.generations.persist_every = 0.0
+    user = chat.sign_up("alice", "correct horse")
+    convo = chat.create_chat(user.id)
+
+    async def scenario() -> str:
+        reply, gen = await chat.send(user.id, convo.id, "Talk a lot")
+        while not in_save.is_set():
+            await asyncio.sleep(0.005)
+        stopping = asyncio.create_task(chat.generations.stop(reply.id))
+        await asyncio.sleep(0.05)
+        release.set()  # the partial save lands now, after the stop began
+        await stopping
+        await asyncio.sleep(0.1)
+        assert gen.status == "stopped"
+        return gen.text
+
+    text = run(scenario())
+    kept = chat.messages(user.id, convo.id)[0][1]
+    assert (kept.status, kept.content) == ("stopped", text)

@@ -7,15 +7,16 @@ out of the way). The replies come from ``ProviderResponder`` (system prompt + hi
 provider), so the figure is the stack alone: HTTP, auth, rate limit, storing the chat and the turn,
 starting the server-owned reply, SSE. The retrieval of the ``chat`` pipeline is not on this path.
 
-*Added TTFT* of one request = the time from sending ``POST /api/chat`` (``"stream": true``) to the
-first ``delta`` event read by an httpx client over TCP, minus the provider's own time to first token
-for that same request (``Usage.first_token_s``, recorded by the responder; the baseline). Medians
-over the requests, with the ``scripted`` provider (microseconds of its own: isolates the stack) and
-the bundled model (``llamacpp``, a few tokens). ``median_ms`` and ``baseline_median_ms`` are the
+*Added TTFT* of one request = the time from sending ``POST /api/chat`` (``"stream": true``) to the first
+``delta`` event read by an httpx client over TCP (in a child process: a client thread in this process
+would hold the GIL the server needs after each of its system calls), minus the provider's own time to
+first token for that same request (``Usage.first_token_s``, recorded by the responder; the baseline).
+Medians over the requests, with the ``scripted`` provider (microseconds of its own: isolates the stack)
+and the bundled model (``llamacpp``, a few tokens). ``median_ms`` and ``baseline_median_ms`` are the
 scripted figures: the added TTFT and the provider's own TTFT. ``speedup`` is ``baseline_median_ms /
-median_ms`` as in every benchmark, so here it is far below 1 and says little: the stack is not a
-faster way to the same result but a cost on top of the provider. Target: under 10 ms added at the
-median (reported, not asserted).
+median_ms`` as in every benchmark, so here it is far below 1 and says little: the stack is not a faster
+way to the same result but a cost on top of the provider. Target: under 10 ms added at the median
+(reported, not asserted).
 
 ``GET /chats`` throughput: a fixed number of requests by ``clients`` concurrent tasks of one
 ``httpx.AsyncClient`` in a separate process (so the load generator does not share this process's
@@ -250,8 +251,8 @@ def run(
     first = levels[0]
     return {
         "name": "chat",
-        "backend": f"uvicorn in process, SQLite, rate limit {RATE_LIMIT}"
-        + (" (Redis)" if settings.redis_url else " (memory)"),
+        "backend": f"uvicorn in process, SQLite, {settings.worker_threads} worker threads, "
+        f"rate limit {RATE_LIMIT}" + (" (Redis)" if settings.redis_url else " (memory)"),
         "median_ms": first["median_ms"],
         "baseline_median_ms": first["baseline_median_ms"],
         "speedup": round(first["baseline_median_ms"] / max(first["median_ms"], 1e-6), 4),

@@ -16,9 +16,13 @@ import asyncio
 import contextlib
 import functools
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+import anyio.to_thread
 
 from chatdash.chat.responder import ReplyDone, ReplyRequest, Responder
 from chatdash.chat.storage import ChatStore
@@ -124,7 +128,7 @@ class Generations:
             await self.stop(message_id)
 
     async def _run(self, gen: Generation, request: ReplyRequest) -> None:
-        save: Callable[..., None] = functools.partial(self.storage.save_reply, gen.user_id, gen.chat_id)
+        saves = _Saves(functools.partial(self.storage.save_reply, gen.user_id, gen.chat_id, gen.message_id))
         last_save = time.monotonic()
         try:
             async for item in self.responder.reply(request):
@@ -135,33 +139,59 @@ class Generations:
                 gen._notify()
                 if time.monotonic() - last_save >= self.persist_every:
                     last_save = time.monotonic()
-                    await asyncio.to_thread(save, gen.message_id, gen.text, "streaming")
+                    await anyio.to_thread.run_sync(saves, gen.text, "streaming")
             tokens = (gen.done.prompt_tokens, gen.done.completion_tokens) if gen.done else None
             sources = gen.done.sources if gen.done else None
-            await asyncio.to_thread(
-                save, gen.message_id, gen.text, "complete", tokens=tokens, sources=sources
+            await anyio.to_thread.run_sync(
+                functools.partial(saves, gen.text, "complete", tokens=tokens, sources=sources)
             )
             gen.status = "complete"
         except asyncio.CancelledError:
-            # Saved synchronously: an awaited save could itself be cancelled at shutdown.
-            _last_save(gen, save, "stopped")
+            await _end(gen, saves, "stopped")
         except ChatdashError as exc:
             gen.error = exc
-            _last_save(gen, save, "error", error=str(exc) or type(exc).__name__)
+            await _end(gen, saves, "error", error=str(exc) or type(exc).__name__)
         except Exception as exc:  # an unexpected bug must still leave a record, not a stuck "streaming"
             gen.error = exc
-            _last_save(gen, save, "error", error=f"internal error: {type(exc).__name__}")
+            await _end(gen, saves, "error", error=f"internal error: {type(exc).__name__}")
             raise
         finally:
             self._running.pop(gen.message_id, None)
             gen._notify()
 
 
-def _last_save(gen: Generation, save: Callable[..., None], status: str, error: str | None = None) -> None:
-    """End the reply here whatever happens, then save how it ended; a store that cannot take the save
-    (the data API down) is logged, so readers of this process are never left waiting."""
-    gen.status = status
+class _Saves:
+    """A reply's saves, one at a time, none after the one that ended it: a stop cancels the reply while
+    a partial save may still be running in a worker thread, and that save must not land last."""
+
+    def __init__(self, save: Callable[..., None]) -> None:
+        self.save = save
+        self.lock = threading.Lock()
+        self.ended: str | None = None
+
+    def __call__(self, text: str, status: str, **details: Any) -> str:
+        """Save ``text`` with ``status`` unless the reply has ended; the status it has in the store."""
+        with self.lock:
+            if self.ended is None:
+                self.save(text, status, **details)
+                if status != "streaming":
+                    self.ended = status
+            return self.ended or status
+
+
+async def _end(gen: Generation, saves: _Saves, status: str, error: str | None = None) -> None:
+    """Save how the reply ended, in a worker thread (after a partial save still running there) and
+    shielded, so a second cancel (shutdown) cannot lose the save; then it has ended, whatever happens."""
+
+    def save() -> str:
+        try:
+            return saves(gen.text, status, error=error)  # a reply that had already ended keeps its end
+        except ChatdashError as exc:  # e.g. the data API is down: logged, readers here are not left waiting
+            log.warning("reply %s ended %s but could not be saved: %s", gen.message_id, status, exc)
+            return status
+
+    ended = status
     try:
-        save(gen.message_id, gen.text, status, error=error)
-    except ChatdashError as exc:
-        log.warning("reply %s ended %s but could not be saved: %s", gen.message_id, status, exc)
+        ended = await asyncio.shield(asyncio.ensure_future(anyio.to_thread.run_sync(save)))
+    finally:
+        gen.status = ended

@@ -11,12 +11,12 @@ Cancelling the consumer must stop the model: implementations hold the model's st
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import anyio.to_thread
 from sqlalchemy import Engine
 
 from chatdash.config import Settings
@@ -131,7 +131,7 @@ class PipelineResponder:
                     sources,
                     first_token_s=usage.first_token_s if usage else None,
                 )
-        await asyncio.to_thread(self._remember, request, last.content)
+        await anyio.to_thread.run_sync(self._remember, request, last.content)
 
     def _remember(self, request: ReplyRequest, text: str) -> None:
         if self.memory is None:

@@ -14,10 +14,10 @@ object; every method takes the acting ``user_id`` first.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 
+import anyio.to_thread
 from sqlalchemy import Engine
 
 from chatdash.chat import keys, users
@@ -90,10 +90,10 @@ class ChatService:
         return self.storage.rename_chat(user_id, chat_id, title)
 
     async def delete_chat(self, user_id: int, chat_id: str) -> None:
-        messages, _ = await asyncio.to_thread(self.storage.list_messages, user_id, chat_id)
+        messages, _ = await anyio.to_thread.run_sync(self.storage.list_messages, user_id, chat_id)
         for message in messages:
             await self.generations.stop(message.id)
-        await asyncio.to_thread(self.storage.delete_chat, user_id, chat_id)
+        await anyio.to_thread.run_sync(self.storage.delete_chat, user_id, chat_id)
 
     def messages(
         self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
@@ -153,14 +153,14 @@ class ChatService:
             self._sending.add(chat_id)  # the check above must hold across the await below
         try:
             pairs = [(m.role, m.content) for m in earlier]
-            turn = await asyncio.to_thread(self.storage.start_turn, user_id, chat_id, text, pairs)
+            turn = await anyio.to_thread.run_sync(self.storage.start_turn, user_id, chat_id, text, pairs)
             return turn.reply, self._start(user_id, turn.chat_id, turn.reply, turn.history)
         finally:
             self._sending.discard(chat_id or "")
 
     async def retry(self, user_id: int, chat_id: str, message_id: int) -> tuple[ChatMessage, Generation]:
         """Write a failed or stopped reply again, from the same history."""
-        current = await asyncio.to_thread(self.storage.get_message, user_id, chat_id, message_id)
+        current = await anyio.to_thread.run_sync(self.storage.get_message, user_id, chat_id, message_id)
         if current.status == "streaming" or self.generations.get(message_id) is not None:
             raise Conflict("this reply is still being written; stop it before retrying")
         if current.role != "assistant":
@@ -170,20 +170,22 @@ class ChatService:
             reply = self.storage.reset_reply(user_id, chat_id, message_id)
             return reply, self.storage.history_before(user_id, chat_id, reply.position)
 
-        reply, history = await asyncio.to_thread(reset)
+        reply, history = await anyio.to_thread.run_sync(reset)
         return reply, self._start(user_id, chat_id, reply, history)
 
     async def stop(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
         """Stop a reply being written (the model stops too); it keeps its text with status ``stopped``."""
-        await asyncio.to_thread(self.storage.get_message, user_id, chat_id, message_id)  # ownership first
+        await anyio.to_thread.run_sync(
+            self.storage.get_message, user_id, chat_id, message_id
+        )  # ownership first
         await self.generations.stop(message_id)
-        return await asyncio.to_thread(self.storage.get_message, user_id, chat_id, message_id)
+        return await anyio.to_thread.run_sync(self.storage.get_message, user_id, chat_id, message_id)
 
     async def follow(self, user_id: int, chat_id: str, message_id: int) -> AsyncIterator[str]:
         """Deltas of a reply: its text so far, then new text until it has ended and been saved
         (nothing more if it has), so a caller may read the stored message right after."""
         gen = self.generations.get(message_id)  # before the read: a reply ending in between is read whole
-        message = await asyncio.to_thread(self.storage.get_message, user_id, chat_id, message_id)
+        message = await anyio.to_thread.run_sync(self.storage.get_message, user_id, chat_id, message_id)
         if gen is None:
             if message.content:
                 yield message.content

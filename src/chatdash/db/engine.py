@@ -24,6 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from chatdash.config import Settings, get_settings
 from chatdash.errors import ConfigError, DatabaseUnavailable, NotInitialized
 
+POOL_SIZE = 16
+"""Connections kept open per engine (and as many again in a burst): more than the app's worker threads
+(``CHATDASH_WORKER_THREADS``), so requests never open one."""
+
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -33,7 +37,11 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> E
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, echo=echo, connect_args={"timeout": 30})
+        # Enough pooled connections for every worker thread: a connection past the pool is opened (and
+        # its pragmas run) for one checkout and closed after it, which cost more than the queries.
+        engine = create_engine(
+            parsed, echo=echo, connect_args={"timeout": 30}, pool_size=POOL_SIZE, max_overflow=POOL_SIZE
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() != "postgresql":
@@ -45,8 +53,8 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> E
         parsed,
         echo=echo,
         pool_pre_ping=True,
-        pool_size=5,
-        max_overflow=10,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_SIZE,
         pool_recycle=1800,
         connect_args=connect_args,
     )

@@ -1,17 +1,16 @@
 """Shared dependencies: the service, the caller behind a Bearer key, and the per-key rate limit.
 
 They are ``async``: FastAPI runs a plain ``def`` dependency in a worker thread, a hop per dependency per
-request. The ones that touch the database or Redis make one hop of their own (``asyncio.to_thread``)
-for all of it.
+request. The ones that touch the database or Redis make one hop of their own for all of it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import urllib.parse
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -85,7 +84,7 @@ async def rate_limited(
         key = service.verify_key(token)
         return key, *limiter.hit("api-key", str(key.id))
 
-    key, remaining, reset_after = await asyncio.to_thread(check)
+    key, remaining, reset_after = await anyio.to_thread.run_sync(check)
     headers = {
         "RateLimit-Limit": str(limiter.limit),
         "RateLimit-Remaining": str(remaining),

@@ -8,9 +8,9 @@ costs tokens. The vector store is synchronous, so the work runs in a thread.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Literal
 
+import anyio.to_thread
 from pydantic import Field
 
 from chatdash.memory.chat import ChatMemory, Recalled
@@ -39,7 +39,7 @@ class RetrieveStep(Step):
         if ctx.memory is None:
             span["reason"] = "no vector store"
             return False
-        memories, documents = await asyncio.to_thread(self._search, ctx)
+        memories, documents = await anyio.to_thread.run_sync(self._search, ctx)
         state.memories, state.documents = memories, documents
         span.update(memories=len(memories), documents=len(documents))
         return True

@@ -13,11 +13,11 @@ so the fallback is for capable models behind ``CHATDASH_LLM_BASE_URL``.
 
 from __future__ import annotations
 
-import asyncio
 import time
 import weakref
 from typing import Any, Literal
 
+import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
@@ -72,7 +72,7 @@ class SalesQueryStep(Step):
         if engine is None:
             span["reason"] = "no database"
             return False
-        vocabulary = await asyncio.to_thread(vocabulary_of, engine, self.options.vocabulary_ttl_s)
+        vocabulary = await anyio.to_thread.run_sync(vocabulary_of, engine, self.options.vocabulary_ttl_s)
         spec = parse_question(ctx.message, vocabulary)
         span["read_by"] = "rules"
         if spec is None and self.options.model_fallback:
@@ -80,7 +80,7 @@ class SalesQueryStep(Step):
         if spec is None:
             span["reason"] = "not a sales question"
             return False
-        result = await asyncio.to_thread(answer, engine, spec)
+        result = await anyio.to_thread.run_sync(answer, engine, spec)
         state.spec, state.sales = spec, result
         span.update(spec=spec.model_dump(mode="json"), query=result.description)
         return True
