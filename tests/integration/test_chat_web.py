@@ -1,16 +1,23 @@
-"""The web pages without JavaScript: sign up, CSRF, a chat round trip by form posts, sanitized
-Markdown, feedback, stop/retry controls, and another user seeing none of it."""
+"""The web pages: without JavaScript (sign up, CSRF, a chat round trip by form posts, sanitized
+Markdown, feedback, stop/retry controls, and another user seeing none of it) and as htmx uses them
+(``HX-Request`` fragments, the SSE events route, HTML error pages and notes), plus the session cookie's
+``Secure`` flag over HTTPS."""
 
 from __future__ import annotations
 
+import fnmatch
+import html
 import re
 import time
+import tomllib
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from chatdash.errors import ModelUnavailable
+from chatdash.llm.providers.scripted import ScriptedProvider
 from tests.conftest import Database
-from tests.integration.chat_helpers import api, sse_events
+from tests.integration.chat_helpers import api
 
 EVIL = "**bold** <script>alert(1)</script> [link](javascript:alert(1)) <img src=x onerror=alert(1)>"
 
@@ -27,6 +34,36 @@ def sign_up(client: TestClient, name: str) -> None:
     assert answer.status_code == 303 and answer.headers["location"] == "/c", answer.text
     cookie = answer.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
+
+
+HX = {"HX-Request": "true"}
+
+
+def sse(body: str) -> list[tuple[str, str]]:
+    """(event, data) pairs of a Server-Sent Events body as the browser's EventSource joins them."""
+    events = []
+    for block in body.replace("\r\n", "\n").split("\n\n"):
+        name, data = "message", []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[6:] if line.startswith("data: ") else line[5:])
+        if data:
+            events.append((name, "\n".join(data)))
+    return events
+
+
+def new_chat(client: TestClient) -> tuple[str, str]:
+    """A fresh empty chat: its id and the page's CSRF token."""
+    token = csrf(client, "/c")
+    chat_path = client.post("/c", data={"csrf": token}, follow_redirects=False).headers["location"]
+    return chat_path.rsplit("/", 1)[1], token
+
+
+def items(fragment: str) -> list[str]:
+    """The message <li> start tags of a fragment, in order."""
+    return re.findall(r'<li id="m\d+"[^>]*>', fragment)
 
 
 def wait_until_written(client: TestClient, path: str) -> str:
@@ -70,8 +107,8 @@ def test_chat_by_form_posts_with_sanitized_markdown_and_feedback(database: Datab
         )
         assert given.status_code == 303
         assert client.post(f"/c/{chat_id}/m/{reply_id}/feedback", data={"rating": "1"}).status_code == 422
-        events = sse_events(client.get(f"/c/{chat_id}/m/{reply_id}/events").text)
-        assert events[-1][0] == "done" and "<strong>bold</strong>" in events[-1][1]["html"]
+        events = sse(client.get(f"/c/{chat_id}/m/{reply_id}/events").text)
+        assert events[-1][0] == "done" and "<strong>bold</strong>" in events[-1][1]
 
         # another person in another browser sees none of it
         client.cookies.clear()
@@ -120,3 +157,206 @@ def test_sign_in_attempts_are_rate_limited(database: Database) -> None:
         statuses = [a.client.post("/signin", data=form).status_code for _ in range(11)]
         assert statuses[:10] == [400] * 10 and statuses[10] == 429
         assert "rate limit" in a.client.post("/signin", data=form).text
+
+
+def test_htmx_send_appends_the_turn_and_the_reply_streams_as_escaped_text(database: Database) -> None:
+    model = ScriptedProvider([EVIL, "Second answer."], delay_s=0.02)  # word by word, as a model writes
+    with api(database, provider=model, session_secret="s" * 40) as a:
+        client = a.client
+        sign_up(client, "alice")
+        chat_id, token = new_chat(client)
+        assert '<h1 id="title">New chat</h1>' in client.get(f"/c/{chat_id}").text
+
+        sent = client.post(
+            f"/c/{chat_id}/send", data={"csrf": token, "content": "Show <me> markdown"}, headers=HX
+        )
+        assert sent.status_code == 200 and "<html" not in sent.text
+        user, reply = items(sent.text)
+        assert 'class="message user complete"' in user
+        assert "<p>Show &lt;me&gt; markdown</p>" in sent.text  # the user's text, escaped
+        reply_id = int(re.findall(r'data-id="(\d+)"', reply)[0])
+        assert f'sse-connect="/c/{chat_id}/m/{reply_id}/events"' in reply and 'sse-close="done"' in reply
+        assert 'hx-ext="sse"' in reply and 'data-status="streaming"' in reply
+        assert 'sse-swap="delta" hx-swap="beforeend"' in sent.text
+        assert 'sse-swap="done" hx-target="closest li" hx-swap="outerHTML"' in sent.text
+        assert '<button id="send" disabled hx-swap-oob="true">Send</button>' in sent.text
+        # the first message names the chat: the heading and the sidebar entry change out of band
+        assert '<h1 id="title" hx-swap-oob="true">Show &lt;me&gt; markdown</h1>' in sent.text
+        assert re.search(rf'<li id="chat-{chat_id}" class="current" hx-swap-oob="true">', sent.text)
+
+        answer = client.get(f"/c/{chat_id}/m/{reply_id}/events")
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        assert answer.headers["x-accel-buffering"] == "no"
+        events = sse(answer.text)
+        deltas = [data for name, data in events if name == "delta"]
+        assert len(deltas) >= 3 and "".join(deltas) == html.escape(EVIL, quote=False)
+        assert all("<" not in delta for delta in deltas)  # text, never markup
+        name, done = events[-1]
+        assert name == "done" and [n for n, _ in events].count("done") == 1
+        assert items(done) == [
+            f'<li id="m{reply_id}" class="message assistant complete" data-id="{reply_id}" '
+            'data-status="complete">'
+        ]
+        assert "<strong>bold</strong>" in done and "&lt;script&gt;alert(1)&lt;/script&gt;" in done
+        assert "<script" not in done and "<img" not in done and 'href="javascript' not in done
+        assert not re.search(r"<[^>]*\bonerror", done)  # no tag carries the handler
+        assert ">Good</button>" in done and ">Bad</button>" in done and "sse-connect" not in done
+        assert '<button id="send" hx-swap-oob="true">Send</button>' in done
+
+        # a later message keeps the title; without HX-Request the same form posts and redirects
+        again = client.post(f"/c/{chat_id}/send", data={"csrf": token, "content": "More"}, headers=HX)
+        assert len(items(again.text)) == 2 and 'id="title"' not in again.text
+        wait_until_written(client, f"/c/{chat_id}")
+        plain = client.post(
+            f"/c/{chat_id}/send", data={"csrf": token, "content": " "}, follow_redirects=False
+        )
+        assert plain.status_code == 303
+        assert (
+            client.post(f"/c/{chat_id}/send", data={"csrf": token, "content": " "}, headers=HX).status_code
+            == 204
+        )
+
+
+def test_htmx_feedback_shows_the_rating(database: Database) -> None:
+    with api(database, "A fine answer.", session_secret="s" * 40) as a:
+        client = a.client
+        sign_up(client, "alice")
+        chat_id, token = new_chat(client)
+        client.post(f"/c/{chat_id}/send", data={"csrf": token, "content": "Hi"}, headers=HX)
+        page = wait_until_written(client, f"/c/{chat_id}")
+        reply_id = int(re.findall(r'data-id="(\d+)"', page)[-1])
+        assert "aria-pressed" not in page and "Thanks" not in page
+
+        rated = client.post(
+            f"/c/{chat_id}/m/{reply_id}/feedback",
+            data={"csrf": token, "rating": "-1", "comment": "too <short>"},
+            headers=HX,
+        )
+        assert rated.status_code == 200
+        assert items(rated.text) == [
+            f'<li id="m{reply_id}" class="message assistant complete" data-id="{reply_id}" '
+            'data-status="complete">'
+        ]
+        assert 'value="1" title="Good answer" aria-pressed="false"' in rated.text
+        assert 'value="-1" title="Bad answer" aria-pressed="true"' in rated.text
+        assert "Thanks: you rated this reply Bad." in rated.text
+        assert 'value="too &lt;short&gt;"' in rated.text
+        assert "A fine answer." in rated.text
+
+
+def test_htmx_stop_keeps_the_text_and_conflicts_show_a_note(database: Database) -> None:
+    slow = ScriptedProvider(["word " * 400], delay_s=0.02)
+    with api(database, provider=slow, session_secret="s" * 40, chat_max_tokens=1000) as a:
+        client = a.client
+        sign_up(client, "alice")
+        chat_id, token = new_chat(client)
+        sent = client.post(f"/c/{chat_id}/send", data={"csrf": token, "content": "Go on"}, headers=HX)
+        reply_id = int(re.findall(r'data-id="(\d+)"', items(sent.text)[1])[0])
+        busy = client.post(f"/c/{chat_id}/send", data={"csrf": token, "content": "And?"}, headers=HX)
+        assert busy.status_code == 409
+        assert busy.headers["hx-retarget"] == "#flash" and busy.headers["hx-reswap"] == "innerHTML"
+        assert busy.text.startswith('<p class="error" role="alert">') and "still being written" in busy.text
+        time.sleep(0.3)
+
+        stopped = client.post(f"/c/{chat_id}/m/{reply_id}/stop", data={"csrf": token}, headers=HX)
+        assert stopped.status_code == 200
+        assert 'data-status="stopped"' in items(stopped.text)[0] and "sse-connect" not in stopped.text
+        assert ">Retry</button>" in stopped.text and ">Good</button>" in stopped.text
+        assert '<button id="send" hx-swap-oob="true">Send</button>' in stopped.text
+        kept = re.search(r'<div class="body">(.*?)</div>', stopped.text, re.S)
+        assert kept and 0 < kept.group(1).count("word") < 400
+        page = client.get(f"/c/{chat_id}").text
+        assert 'data-status="stopped"' in page and kept.group(1) in page
+        # the events route of a stopped reply: its text, then the final <li>
+        events = sse(client.get(f"/c/{chat_id}/m/{reply_id}/events").text)
+        assert [name for name, _ in events] == ["delta", "done"] and 'data-status="stopped"' in events[1][1]
+
+
+def test_htmx_retry_streams_again(database: Database) -> None:
+    with api(
+        database, ModelUnavailable("cannot reach the LM server"), "Fine now.", session_secret="s" * 40
+    ) as a:
+        client = a.client
+        sign_up(client, "alice")
+        chat_id, token = new_chat(client)
+        client.post(f"/c/{chat_id}/send", data={"csrf": token, "content": "Hi"}, headers=HX)
+        page = wait_until_written(client, f"/c/{chat_id}")
+        reply_id = int(re.findall(r'data-id="(\d+)"', page)[-1])
+        assert "The model failed: cannot reach the LM server" in page
+
+        retried = client.post(f"/c/{chat_id}/m/{reply_id}/retry", data={"csrf": token}, headers=HX)
+        assert retried.status_code == 200
+        assert f'sse-connect="/c/{chat_id}/m/{reply_id}/events"' in retried.text
+        assert '<button id="send" disabled hx-swap-oob="true">Send</button>' in retried.text
+        done = sse(client.get(f"/c/{chat_id}/m/{reply_id}/events").text)[-1][1]
+        assert (
+            "<p>Fine now.</p>" in done and 'data-status="complete"' in done and "The model failed" not in done
+        )
+
+
+def test_errors_on_pages_are_html_and_apis_stay_json(database: Database) -> None:
+    with api(database, "Private.", session_secret="s" * 40, chat_max_message_chars=50) as a:
+        client = a.client
+        sign_up(client, "alice")
+        chat_id, token = new_chat(client)
+        too_long = client.post(f"/c/{chat_id}/send", data={"csrf": token, "content": "x" * 51}, headers=HX)
+        assert too_long.status_code == 422 and too_long.headers["hx-retarget"] == "#flash"
+        assert "at most 50 characters" in too_long.text and "<html" not in too_long.text
+        plain = client.post(f"/c/{chat_id}/send", data={"csrf": token, "content": "x" * 51})
+        assert plain.status_code == 422 and plain.headers["content-type"].startswith("text/html")
+        assert "at most 50 characters" in plain.text and '<div id="flash"' in plain.text
+        incomplete = client.post(f"/c/{chat_id}/send", data={"content": "hi"})
+        assert incomplete.status_code == 422 and "csrf" in incomplete.text and "<html" in incomplete.text
+        missing = client.get("/no/such/page")
+        assert missing.status_code == 404 and "This page does not exist." in missing.text
+
+        client.cookies.clear()
+        sign_up(client, "bob")
+        other = client.get(f"/c/{chat_id}")
+        assert other.status_code == 404 and other.headers["content-type"].startswith("text/html")
+        assert "<h1>Not Found</h1>" in other.text and 'href="/c"' in other.text
+        assert "Private" not in other.text and "Traceback" not in other.text
+        hx = client.post(f"/c/{chat_id}/send", data={"csrf": csrf(client, "/c"), "content": "hi"}, headers=HX)
+        assert hx.status_code == 404 and hx.headers["hx-retarget"] == "#flash"
+        assert hx.text.startswith('<p class="error" role="alert">') and "<html" not in hx.text
+
+        client.cookies.clear()  # signed out: htmx is sent to the sign-in page as a whole
+        gone = client.post(f"/c/{chat_id}/send", data={"csrf": "x", "content": "hi"}, headers=HX)
+        assert gone.status_code == 401 and gone.headers["hx-redirect"] == "/"
+        # the APIs keep their JSON bodies
+        api_error = client.get(f"/chats/{chat_id}")
+        assert api_error.status_code == 401 and "detail" in api_error.json()
+        assert client.get("/api/nothing").json() == {"detail": "Not Found"}
+
+
+def test_session_cookie_is_secure_over_https_only(database: Database) -> None:
+    with api(database, session_secret="s" * 40) as a:
+        plain = a.client.get("/").headers["set-cookie"].lower()
+        assert plain.startswith("chatdash_session=") and "httponly" in plain and "secure" not in plain
+        https = TestClient(a.client.app, base_url="https://testserver")  # the app already runs
+        cookie = https.get("/").headers["set-cookie"].lower()
+        assert cookie.startswith("chatdash_session=") and cookie.endswith("; secure")
+        form = {"csrf": csrf(https), "username": "alice", "password": "long enough password"}
+        signed = https.post("/signin", data=form | {"action": "signup"}, follow_redirects=False)
+        assert signed.status_code == 303 and "; secure" in signed.headers["set-cookie"].lower()
+        assert https.get("/c").status_code == 200  # and comes back over HTTPS
+
+
+def test_the_wheel_ships_every_template_and_static_file() -> None:
+    """The pages need their templates and the vendored htmx installed, not only in a source checkout."""
+    root = Path(__file__).resolve().parents[2]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    package = root / "src" / "chatdash"
+    files = [
+        p for d in ("templates", "static") for p in (package / "chat" / "web" / d).rglob("*") if p.is_file()
+    ]
+    assert any(p.name.startswith("htmx-2.0.11") for p in files)
+    for path in files:
+        relative = path.relative_to(package).as_posix()
+        assert any(matches(relative, glob) for glob in globs["chatdash"]), relative
+
+
+def matches(path: str, glob: str) -> bool:
+    """setuptools' package-data glob: ``*`` stays within one folder."""
+    parts, pattern = path.split("/"), glob.split("/")
+    return len(parts) == len(pattern) and all(map(fnmatch.fnmatchcase, parts, pattern))

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Literal
 
+import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
@@ -53,6 +54,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         chat_service.close_abandoned()
+        # Worker threads (blocking database, data API and Redis calls) beyond a few per core only
+        # queue for the GIL; see CHATDASH_WORKER_THREADS.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         yield
         await chat_service.aclose()  # running replies keep their text as "stopped"
 
@@ -96,7 +100,7 @@ def _add_pages(app: FastAPI, settings: Settings, rate_limit_prefix: str) -> None
     from starlette.middleware.sessions import SessionMiddleware
     from starlette.staticfiles import StaticFiles
 
-    from chatdash.chat.web import pages, session
+    from chatdash.chat.web import error_pages, pages, session
 
     app.state.signin_limiter = RateLimiter(
         session.SIGNIN_LIMIT, settings.redis_url, key_prefix=rate_limit_prefix
@@ -104,10 +108,12 @@ def _add_pages(app: FastAPI, settings: Settings, rate_limit_prefix: str) -> None
     app.add_middleware(
         SessionMiddleware,
         secret_key=session.session_secret(settings),
-        session_cookie="chatdash_session",
+        session_cookie=session.COOKIE,
         same_site="lax",
-        https_only=False,
+        https_only=False,  # SecureOverHttps marks it Secure per request, so plain-HTTP local use works
         max_age=14 * 24 * 3600,
     )
+    app.add_middleware(session.SecureOverHttps, cookie=session.COOKIE)  # added last: wraps the above
     app.mount("/static", StaticFiles(directory=Path(pages.__file__).parent / "static"), name="static")
     app.include_router(pages.router)
+    error_pages.install(app)  # HTML for page routes; the JSON handlers still answer the APIs

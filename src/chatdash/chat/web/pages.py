@@ -1,18 +1,22 @@
 """The pages: sign in, chat list, chat page, and the form posts behind them.
 
-Every form post checks the CSRF token and answers with a redirect (303), so the basic flow works with
-no JavaScript: while a reply is being written the chat page refreshes itself. With JavaScript
-(``static/chat.js``) the reply streams in token by token from the SSE route instead.
+Every form post checks the CSRF token. Without JavaScript it answers with a redirect (303), so the basic
+flow works as plain forms: while a reply is being written the chat page refreshes itself. With
+JavaScript the forms go through htmx (vendored under ``static/vendor``; no build step), which sends the
+``HX-Request`` header: then the answer is the changed ``<li>`` (``templates/_message.html``) plus
+out-of-band updates, and a reply streams in token by token from the events route (htmx's SSE extension).
 """
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -21,6 +25,7 @@ from chatdash.chat.api.deps import ServiceDep, SettingsDep
 from chatdash.chat.ratelimit import RateLimiter
 from chatdash.chat.web import session
 from chatdash.chat.web.render import markdown
+from chatdash.db.models import Chat, ChatMessage, Feedback
 from chatdash.errors import ChatdashError
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")  # autoescapes by default
@@ -31,9 +36,15 @@ router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form()]
 
 
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
 def signed_in(request: Request) -> int:
     user_id = session.user_id(request)
     if user_id is None:  # not signed in: to the sign-in page, not an error
+        if is_htmx(request):  # htmx would follow a 303 inside the page; HX-Redirect moves the whole page
+            raise HTTPException(401, "sign in again to go on", headers={"HX-Redirect": "/"})
         raise HTTPException(status_code=303, headers={"Location": "/"})
     return user_id
 
@@ -41,10 +52,36 @@ def signed_in(request: Request) -> int:
 UserDep = Annotated[int, Depends(signed_in)]
 
 
-def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+def page(
+    request: Request, name: str, status: int = 200, headers: dict[str, str] | None = None, **context: Any
+) -> HTMLResponse:
     context.update(csrf=session.csrf_token(request), user=request.session.get("username"))
-    response: HTMLResponse = templates.TemplateResponse(request, name, context, status_code=status)
+    response: HTMLResponse = templates.TemplateResponse(
+        request, name, context, status_code=status, headers=headers
+    )
     return response
+
+
+def swap_html(
+    request: Request,
+    chat_id: str,
+    messages: list[ChatMessage],
+    *,
+    send_disabled: bool | None = None,
+    retitled: Chat | None = None,
+    feedback: Feedback | None = None,
+) -> str:
+    """What htmx swaps in (``_swap.html``): the messages' ``<li>``, then out-of-band the Send button
+    (``send_disabled`` True or False; None leaves it) and a first message's new chat title."""
+    return templates.get_template("_swap.html").render(
+        csrf=session.csrf_token(request),
+        chat_id=chat_id,
+        messages=messages,
+        send_disabled=send_disabled,
+        retitled=retitled,
+        rating=feedback.rating if feedback else None,
+        comment=feedback.comment if feedback else None,
+    )
 
 
 def back(url: str) -> RedirectResponse:
@@ -104,10 +141,11 @@ async def new_chat(
     request: Request, service: ServiceDep, user_id: UserDep, csrf: Csrf, content: Annotated[str, Form()] = ""
 ) -> Response:
     session.check_csrf(request, csrf)
-    chat = service.create_chat(user_id)
-    if content.strip():
-        await service.send(user_id, chat.id, content.strip()[: service.settings.chat_max_message_chars])
-    return back(f"/c/{chat.id}")
+    text = content.strip()[: service.settings.chat_max_message_chars]
+    if not text:
+        return back(f"/c/{(await run_in_threadpool(service.create_chat, user_id)).id}")
+    reply, _ = await service.send(user_id, None, text)  # the chat and its first turn in one transaction
+    return back(f"/c/{reply.chat_id}")
 
 
 @router.get("/c/{chat_id}", response_class=HTMLResponse)
@@ -117,7 +155,14 @@ def chat_page(request: Request, chat_id: str, service: ServiceDep, user_id: User
     chats, count = service.chats(user_id, limit=200)
     streaming = any(m.status == "streaming" for m in messages)
     return page(
-        request, "chat.html", chat=chat, chats=chats, count=count, messages=messages, streaming=streaming
+        request,
+        "chat.html",
+        chat=chat,
+        chat_id=chat.id,
+        chats=chats,
+        count=count,
+        messages=messages,
+        streaming=streaming,
     )
 
 
@@ -133,13 +178,21 @@ async def send(
     session.check_csrf(request, csrf)
     text = content.strip()
     if not text:
-        return back(f"/c/{chat_id}")
+        return Response(status_code=204) if is_htmx(request) else back(f"/c/{chat_id}")
     if len(text) > service.settings.chat_max_message_chars:
         raise ValueError(f"a message may have at most {service.settings.chat_max_message_chars} characters")
     reply, _ = await service.send(user_id, chat_id, text)
-    if request.headers.get("x-requested-with") == "fetch":
-        return Response(json.dumps({"message_id": reply.id}), media_type="application/json")
-    return back(f"/c/{chat_id}#m{reply.id}")
+    if not is_htmx(request):
+        return back(f"/c/{chat_id}#m{reply.id}")
+
+    # the user's message sits just before the reply; the reply is rendered as stored (streaming), so its
+    # <li> connects to the events route, which sends everything written so far
+    def asked_and_title() -> tuple[list[ChatMessage], Chat | None]:
+        asked, count = service.messages(user_id, chat_id, skip=reply.position - 1, limit=1)
+        return asked, service.chat(user_id, chat_id) if count == 2 else None  # the first message names it
+
+    asked, retitled = await run_in_threadpool(asked_and_title)
+    return HTMLResponse(swap_html(request, chat_id, [*asked, reply], send_disabled=True, retitled=retitled))
 
 
 @router.post("/c/{chat_id}/m/{message_id}/stop")
@@ -147,7 +200,9 @@ async def stop(
     request: Request, chat_id: str, message_id: int, service: ServiceDep, user_id: UserDep, csrf: Csrf
 ) -> Response:
     session.check_csrf(request, csrf)
-    await service.stop(user_id, chat_id, message_id)
+    stopped = await service.stop(user_id, chat_id, message_id)
+    if is_htmx(request):
+        return HTMLResponse(swap_html(request, chat_id, [stopped], send_disabled=False))
     return back(f"/c/{chat_id}#m{message_id}")
 
 
@@ -156,7 +211,9 @@ async def retry(
     request: Request, chat_id: str, message_id: int, service: ServiceDep, user_id: UserDep, csrf: Csrf
 ) -> Response:
     session.check_csrf(request, csrf)
-    await service.retry(user_id, chat_id, message_id)
+    reply, _ = await service.retry(user_id, chat_id, message_id)
+    if is_htmx(request):
+        return HTMLResponse(swap_html(request, chat_id, [reply], send_disabled=True))
     return back(f"/c/{chat_id}#m{message_id}")
 
 
@@ -172,7 +229,10 @@ def feedback(
     comment: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     session.check_csrf(request, csrf)
-    service.feedback(user_id, chat_id, message_id, rating, comment)
+    given = service.feedback(user_id, chat_id, message_id, rating, comment)
+    if is_htmx(request):
+        message = service.message(user_id, chat_id, message_id)
+        return HTMLResponse(swap_html(request, chat_id, [message], feedback=given))
     return back(f"/c/{chat_id}#m{message_id}")
 
 
@@ -186,15 +246,20 @@ async def delete(
 
 
 @router.get("/c/{chat_id}/m/{message_id}/events")
-async def events(chat_id: str, message_id: int, service: ServiceDep, user_id: UserDep) -> EventSourceResponse:
-    """The reply's text so far, then new deltas; ``done`` carries the final HTML (sanitized Markdown)."""
-    service.message(user_id, chat_id, message_id)
+async def events(
+    request: Request, chat_id: str, message_id: int, service: ServiceDep, user_id: UserDep
+) -> EventSourceResponse:
+    """The reply for htmx's SSE extension: ``delta`` events carry HTML-escaped text (the text so far,
+    then new text) for the streaming ``.body``; ``done`` carries the final ``<li>`` (sanitized Markdown,
+    controls) that replaces it, and re-enables the Send button out of band. Pings keep proxies from
+    closing a quiet stream; ``X-Accel-Buffering: no`` (sse_starlette sets it; a test checks) keeps nginx
+    from holding the tokens back."""
+    await run_in_threadpool(service.message, user_id, chat_id, message_id)  # ownership, before the stream
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         async for delta in service.follow(user_id, chat_id, message_id):
-            yield ServerSentEvent(json.dumps({"content": delta}), event="delta")
-        message = service.message(user_id, chat_id, message_id)
-        done = {"status": message.status, "html": markdown(message.content), "error": message.error}
-        yield ServerSentEvent(json.dumps(done), event="done")
+            yield ServerSentEvent(html.escape(delta, quote=False), event="delta")
+        final = await run_in_threadpool(service.message, user_id, chat_id, message_id)
+        yield ServerSentEvent(swap_html(request, chat_id, [final], send_disabled=False), event="done")
 
     return EventSourceResponse(stream(), ping=15)

@@ -1,0 +1,85 @@
+"""Errors on the pages as HTML: a page with the message and a way back, or for htmx a note in ``#flash``.
+
+``chatdash.chat.api.errors`` answers JSON for the whole app; ``install`` puts these handlers in front of
+it. They answer only requests for pages and hand the rest (``/api``, ``/chats``, health, docs) back to the
+JSON handlers, so one app serves both shapes. The status codes are the API's (404 for another user's
+chat, 409, 422 for bad input, 429 ...), and a person never sees a stack trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+
+from chatdash.chat.api import errors
+from chatdash.chat.web import pages, session
+from chatdash.errors import ChatdashError, RateLimited
+
+NOT_PAGES = ("/api", "/chats", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/static")
+
+
+def is_page(request: Request) -> bool:
+    path = request.url.path
+    return not any(path == prefix or path.startswith(prefix + "/") for prefix in NOT_PAGES)
+
+
+def error_page(
+    request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    answer_headers = dict(headers or {})
+    if pages.is_htmx(request):  # a note above the chat; the page and what was typed stay
+        answer_headers |= {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
+        return pages.templates.TemplateResponse(
+            request, "_flash.html", {"message": message}, status_code=status, headers=answer_headers
+        )
+    signed_in = session.user_id(request) is not None
+    return pages.page(
+        request,
+        "error.html",
+        status,
+        answer_headers,
+        heading=HTTPStatus(status).phrase,
+        message=message,
+        back_url="/c" if signed_in else "/",
+        back_label="Back to your chats" if signed_in else "Sign in",
+    )
+
+
+async def on_error(request: Request, exc: Exception) -> Response:
+    """A chatdash error, or a ``ValueError`` for bad input (422)."""
+    if not is_page(request):
+        return errors.error_response(exc)
+    status = 422 if isinstance(exc, ValueError) else errors.status_for(exc)
+    message = str(exc) if status < 500 or isinstance(exc, ChatdashError) else "Something went wrong."
+    headers = errors.rate_headers(exc) if isinstance(exc, RateLimited) else {}
+    return error_page(request, status, message, headers)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    """Unknown pages (404), wrong methods, and the HX sign-in redirect; redirects stay redirects."""
+    assert isinstance(exc, HTTPException)
+    if not is_page(request) or exc.status_code < 400:
+        return await http_exception_handler(request, exc)
+    message = "This page does not exist." if exc.status_code == 404 else str(exc.detail)
+    return error_page(request, exc.status_code, message, exc.headers)
+
+
+async def on_invalid_form(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if not is_page(request):
+        return await request_validation_exception_handler(request, exc)
+    fields = sorted({str(error["loc"][-1]) for error in exc.errors() if error.get("loc")})
+    return error_page(request, 422, f"The form was incomplete or invalid ({', '.join(fields)}); try again.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ChatdashError, on_error)
+    app.add_exception_handler(ValueError, on_error)
+    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_invalid_form)
