@@ -374,3 +374,25 @@ def test_three_processes_on_loopback(serve: Callable[..., Process], lm_url: str,
     data_api.stop()  # the data API goes away: the ui says so with a 503, not a 500
     down = httpx.post(ui.url + "/api/chat", json=body, headers=headers, timeout=30)
     assert down.status_code == 503 and "CHATDASH_DB_API_URL" in down.json()["detail"]
+
+
+def test_idle_keep_alive_connections_outlive_a_proxys(serve: Callable[..., Process], tmp_path: Path) -> None:
+    """A proxy (nginx: 60 s) reuses idle upstream connections; the app must not close them first (uvicorn's
+    default is 5 s), or a request sent as it closes one meets a reset. Idle 6 s, then reuse the socket."""
+    import http.client
+
+    from chatdash.chat.api.app import KEEP_ALIVE_SECONDS
+
+    assert KEEP_ALIVE_SECONDS > 60
+    app = serve("db-api", {"CHATDASH_DATABASE_URL": f"sqlite:///{tmp_path / 'data.db'}"})
+    conn = http.client.HTTPConnection(app.url.removeprefix("http://"), timeout=10)
+    try:
+        conn.request("GET", "/healthz")
+        assert conn.getresponse().read() == b'{"status":"ok"}'
+        sock = conn.sock
+        time.sleep(6)
+        conn.request("GET", "/healthz")  # on the same socket: http.client does not reconnect by itself
+        assert conn.sock is sock
+        assert conn.getresponse().status == 200  # RemoteDisconnected if the app had closed it
+    finally:
+        conn.close()

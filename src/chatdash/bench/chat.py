@@ -47,6 +47,7 @@ from fastapi import FastAPI
 from chatdash.bench.timing import machine
 from chatdash.chat import ChatService, ProviderResponder
 from chatdash.chat.api import create_app
+from chatdash.chat.api.app import KEEP_ALIVE_SECONDS
 from chatdash.chat.responder import ReplyDone, ReplyRequest
 from chatdash.config import Settings
 from chatdash.db.engine import make_engine
@@ -83,7 +84,7 @@ def serving(app: FastAPI) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_keep_alive=KEEP_ALIVE_SECONDS))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="bench-chat-server")
     thread.start()
     try:

@@ -24,7 +24,7 @@ def serve(
     import uvicorn
 
     from chatdash.chat.api import create_app
-    from chatdash.chat.api.app import ROLES
+    from chatdash.chat.api.app import KEEP_ALIVE_SECONDS, ROLES
     from chatdash.db.engine import get_engine
     from chatdash.db.migrate import upgrade
 
@@ -34,4 +34,11 @@ def serve(
     upgrade(get_engine(settings))  # the chat tables must exist; safe on every start
     app = create_app(settings, role)  # checked against ROLES above
     console.print(f"chatdash {role}: http://{host}:{port}/  (API docs: /docs; Ctrl-C stops)", highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=True,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )

@@ -29,6 +29,11 @@ from chatdash.chat.storage import HttpStore
 from chatdash.config import Settings, get_settings
 from chatdash.errors import AuthError
 
+KEEP_ALIVE_SECONDS = 75
+"""How long an idle keep-alive connection stays open: longer than a proxy keeps its idle upstream
+connections (nginx and most load balancers: 60 s), so the proxy, not the app, closes them. When the app
+closes first, a request the proxy sends at that moment meets a reset connection."""
+
 Role = Literal["all", "db-api", "ui"]
 ROLES: tuple[Role, ...] = ("all", "db-api", "ui")
 
