@@ -130,8 +130,24 @@ def test_another_users_chat_is_404_on_every_route(database: Database) -> None:
             ("GET", f"/chats/{chat_id}/messages/{message_id}/stream", None),
             ("POST", f"/chats/{chat_id}/messages/{message_id}/retry", None),
             ("PUT", f"/chats/{chat_id}/messages/{message_id}/feedback", {"rating": 1}),
+            ("GET", f"/chats/{chat_id}/feedback", None),
+            ("POST", f"/chats/{chat_id}/turns", {"content": "hi"}),
+            ("GET", f"/chats/{chat_id}/messages/{message_id}", None),
+            ("PATCH", f"/chats/{chat_id}/messages/{message_id}", {"content": "x"}),
             ("POST", "/api/chat", {**ASK, "conversation_id": chat_id}),
         ]
+        # every route of one chat is in the list above
+        scoped = {
+            (method, route.path)
+            for route in a.client.app.routes  # type: ignore[attr-defined]
+            if getattr(route, "path", "").startswith("/chats/{chat_id}")
+            for method in getattr(route, "methods", ()) - {"HEAD"}
+        }
+        tried = {
+            (m, p.replace(chat_id, "{chat_id}").replace(str(message_id), "{message_id}"))
+            for m, p, _ in routes
+        }
+        assert scoped <= tried, scoped - tried
         for method, path, body in routes:
             answer = a.client.request(method, path, json=body, headers=bob)
             assert answer.status_code == 404, (method, path, answer.text)

@@ -172,6 +172,8 @@ def test_every_service_operation_goes_over_http(split_factory: Callable[..., Spl
     assert count == 2 and [(m.role, m.position) for m in messages] == [("user", 0), ("assistant", 1)]
     feedback = s.service.feedback(user.id, chat.id, messages[1].id, -1, "meh")
     assert feedback.rating == -1 and feedback.comment == "meh"
+    given = s.service.chat_feedback(user.id, chat.id)
+    assert [(i, f.rating, f.comment) for i, f in given.items()] == [(messages[1].id, -1, "meh")]
     with pytest.raises(ValueError, match="replies"):
         s.service.feedback(user.id, chat.id, messages[0].id, 1)
     s.service.add_message(user.id, chat.id, "assistant", "stored as given")
@@ -182,6 +184,8 @@ def test_every_service_operation_goes_over_http(split_factory: Callable[..., Spl
         s.service.chat(other.id, chat.id)
     with pytest.raises(NotFound):
         s.service.message(other.id, chat.id, messages[1].id)
+    with pytest.raises(NotFound):
+        s.service.chat_feedback(other.id, chat.id)
 
     asyncio.run(s.service.delete_chat(user.id, chat.id))
     with pytest.raises(NotFound):

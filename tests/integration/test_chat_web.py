@@ -106,6 +106,9 @@ def test_chat_by_form_posts_with_sanitized_markdown_and_feedback(database: Datab
             follow_redirects=False,
         )
         assert given.status_code == 303
+        reloaded = client.get(chat_path).text  # the rating and comment given stay on the page
+        assert 'value="-1" title="Bad answer" aria-pressed="true"' in reloaded
+        assert 'value="unsafe markup"' in reloaded and "you rated this reply Bad" in reloaded
         assert client.post(f"/c/{chat_id}/m/{reply_id}/feedback", data={"rating": "1"}).status_code == 422
         events = sse(client.get(f"/c/{chat_id}/m/{reply_id}/events").text)
         assert events[-1][0] == "done" and "<strong>bold</strong>" in events[-1][1]

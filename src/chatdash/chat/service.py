@@ -137,6 +137,10 @@ class ChatService:
     ) -> Feedback:
         return self.storage.set_feedback(user_id, chat_id, message_id, rating, comment)
 
+    def chat_feedback(self, user_id: int, chat_id: str) -> dict[int, Feedback]:
+        """The user's feedback on the chat's replies, by message id (shown again on the page)."""
+        return self.storage.chat_feedback(user_id, chat_id)
+
     # -- replies ----------------------------------------------------------------------------------
     async def send(
         self, user_id: int, chat_id: str | None, text: str, *, earlier: Sequence[Message] = ()

@@ -71,6 +71,7 @@ class ChatStore(Protocol):
     def set_feedback(
         self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None
     ) -> Feedback: ...
+    def chat_feedback(self, user_id: int, chat_id: str) -> dict[int, Feedback]: ...
     def close_abandoned(self, older_than: dt.timedelta) -> int: ...
 
 
@@ -138,6 +139,9 @@ class SqlStore:
         self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None
     ) -> Feedback:
         return store.set_feedback(self.engine, user_id, chat_id, message_id, rating, comment)
+
+    def chat_feedback(self, user_id: int, chat_id: str) -> dict[int, Feedback]:
+        return store.chat_feedback(self.engine, user_id, chat_id)
 
     def close_abandoned(self, older_than: dt.timedelta) -> int:
         return store.close_abandoned(self.engine, older_than)
@@ -305,14 +309,11 @@ class HttpStore:
             raise ValueError("rating is 1 (thumbs up) or -1 (thumbs down)")
         body = {"rating": rating, "comment": comment}
         row = self._call(user_id, "PUT", _path(chat_id, "messages", message_id, "feedback"), json=body)
-        return Feedback(
-            id=row["id"],
-            message_id=row["message_id"],
-            user_id=user_id,
-            rating=row["rating"],
-            comment=row["comment"],
-            created_at=_time(row["created_at"]),
-        )
+        return _feedback(user_id, row)
+
+    def chat_feedback(self, user_id: int, chat_id: str) -> dict[int, Feedback]:
+        rows = self._call(user_id, "GET", _path(chat_id, "feedback"))
+        return {row["message_id"]: _feedback(user_id, row) for row in rows}
 
     def close_abandoned(self, older_than: dt.timedelta) -> int:
         """The data API does this for its database when it starts; the ui owns no rows."""
@@ -346,6 +347,17 @@ def _chat(user_id: int, row: dict[str, Any]) -> Chat:
         title=row["title"],
         created_at=_time(row["created_at"]),
         updated_at=_time(row["updated_at"]),
+    )
+
+
+def _feedback(user_id: int, row: dict[str, Any]) -> Feedback:
+    return Feedback(
+        id=row["id"],
+        message_id=row["message_id"],
+        user_id=user_id,
+        rating=row["rating"],
+        comment=row["comment"],
+        created_at=_time(row["created_at"]),
     )
 
 

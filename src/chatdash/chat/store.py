@@ -309,9 +309,13 @@ def set_feedback(
         return feedback
 
 
-def feedback_for(engine: Engine, user_id: int, message_ids: Sequence[int]) -> dict[int, Feedback]:
+def chat_feedback(engine: Engine, user_id: int, chat_id: str) -> dict[int, Feedback]:
+    """The user's feedback on the replies of one of their chats, by message id."""
     with session_factory(engine)() as session:
+        chat = _chat(session, user_id, chat_id)
         rows = session.scalars(
-            select(Feedback).where(Feedback.user_id == user_id, Feedback.message_id.in_(list(message_ids)))
+            select(Feedback)
+            .join(ChatMessage, ChatMessage.id == Feedback.message_id)
+            .where(ChatMessage.chat_id == chat.id, Feedback.user_id == user_id)
         )
         return {row.message_id: row for row in rows}

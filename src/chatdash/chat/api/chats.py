@@ -167,6 +167,13 @@ async def retry_reply(
     return MessagePublic.model_validate(reply)
 
 
+@router.get("/{chat_id}/feedback", response_model=list[FeedbackPublic])
+def list_feedback(chat_id: str, service: ServiceDep, user_id: UserIdDep) -> list[FeedbackPublic]:
+    """The caller's feedback on this chat's replies."""
+    given = service.chat_feedback(user_id, chat_id).values()
+    return [FeedbackPublic.model_validate(f) for f in sorted(given, key=lambda f: f.message_id)]
+
+
 @router.put("/{chat_id}/messages/{message_id}/feedback", response_model=FeedbackPublic)
 def give_feedback(
     chat_id: str, message_id: int, body: FeedbackCreate, service: ServiceDep, user_id: UserIdDep

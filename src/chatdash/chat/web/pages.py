@@ -152,6 +152,7 @@ async def new_chat(
 def chat_page(request: Request, chat_id: str, service: ServiceDep, user_id: UserDep) -> Response:
     chat = service.chat(user_id, chat_id)
     messages, _ = service.messages(user_id, chat_id)
+    given = service.chat_feedback(user_id, chat_id)
     chats, count = service.chats(user_id, limit=200)
     streaming = any(m.status == "streaming" for m in messages)
     return page(
@@ -162,6 +163,7 @@ def chat_page(request: Request, chat_id: str, service: ServiceDep, user_id: User
         chats=chats,
         count=count,
         messages=messages,
+        given=given,
         streaming=streaming,
     )
 
