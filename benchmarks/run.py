@@ -22,6 +22,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 CHATDASH = str(Path(sys.executable).with_name("chatdash"))
+CHAT_RUNS = 5
+"""``bench chat`` runs; the report shows the median one and lists them all."""
 PG_URL = os.environ.get(
     "CHATDASH_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -47,8 +49,11 @@ def bench(name: str, rows: int | None, *extra: str) -> dict[str, object]:
 def save(result: dict[str, object], key: str) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{key}.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"  median {result['median_ms']} ms, baseline {result['baseline_median_ms']} ms, "
-          f"speedup {result['speedup']}x", flush=True)
+    print(
+        f"  median {result['median_ms']} ms, baseline {result['baseline_median_ms']} ms, "
+        f"speedup {result['speedup']}x",
+        flush=True,
+    )
 
 
 def run(rows_list: list[int], only: set[str]) -> None:
@@ -62,7 +67,22 @@ def run(rows_list: list[int], only: set[str]) -> None:
     if "llm" in only:
         save(bench("llm", None), "llm")
     if "chat" in only:
-        save(bench("chat", None), "chat")
+        save(median_run([bench("chat", None) for _ in range(CHAT_RUNS)]), "chat")
+
+
+def median_run(runs: list[dict[str, object]]) -> dict[str, object]:
+    """The run with the median headline figure, carrying every run's figures: from one run to the next
+    this machine's scheduling moves the chat figures by a few milliseconds."""
+    ordered = sorted(runs, key=lambda r: float(r["median_ms"]))  # type: ignore[arg-type]
+    chosen = dict(ordered[len(ordered) // 2])
+    chosen["runs"] = [
+        {
+            **{level["provider"]: level["median_ms"] for level in r["levels"]},  # type: ignore[attr-defined]
+            "list_rps": r["list_chats"]["rps"],  # type: ignore[index]
+        }
+        for r in runs
+    ]
+    return chosen
 
 
 def load_results() -> list[dict[str, object]]:
@@ -156,7 +176,8 @@ def report(results: list[dict[str, object]]) -> str:
             f"the same run, {r['max_tokens']} tokens per request. *Overhead* is ours / server - 1 on the",
             "median time per request (target: under +5 %; negative means ours is faster).",
             "",
-            "| concurrency | ours (median ms) | server (median ms) | overhead | TTFT ours / server (median ms) | tokens/s ours / server |",
+            "| concurrency | ours (median ms) | server (median ms) | overhead "
+            "| TTFT ours / server (median ms) | tokens/s ours / server |",
             "| ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for level in r["levels"]:  # type: ignore[attr-defined]
@@ -186,10 +207,11 @@ def report(results: list[dict[str, object]]) -> str:
             "## Chat stack (`chatdash bench chat`)",
             "",
             "The app under uvicorn on loopback TCP (SQLite, a fresh user and key, rate limit out of the",
-            "way), replies straight from the provider (no retrieval). *Added TTFT* = the time from sending",
-            '`POST /api/chat` (`"stream": true`) to the first `delta` event read by a plain-socket client',
-            "(a fresh connection each time, in a separate process so it does not take the server's GIL), minus",
-            "the provider's own time to first token for the same request; median over the requests.",
+            "way), replies straight from the provider (no retrieval). *Added TTFT* = the time from",
+            'sending `POST /api/chat` (`"stream": true`) to the first `delta` event read by a',
+            "plain-socket client (a fresh connection each time, in a separate process so it does not take",
+            "the server's GIL), minus the provider's own time to first token for the same request; median",
+            "over the requests.",
             f"The bundled model writes {r['model_max_tokens']} tokens per reply. Target: under",
             f"{r['target_ms']} ms added at the median ({met} with the scripted provider). `speedup` in",
             "the JSON is provider TTFT / added TTFT of the scripted run: the stack is a cost on top of",
@@ -213,6 +235,19 @@ def report(results: list[dict[str, object]]) -> str:
             f"process, {listing['requests']:,} requests): {listing['rps']:,} requests/s, "
             f"p50 {listing['p50_ms']} ms, p95 {listing['p95_ms']} ms{failed}.",
         ]
+        runs: list[dict[str, float]] = r.get("runs", [])  # type: ignore[assignment]
+        if runs:
+            lines += [
+                "",
+                f"The table is the median of {len(runs)} runs by the scripted figure; every run's medians "
+                "(added TTFT in ms by provider, and `GET /chats` requests/s):",
+                "",
+                "| run | " + " | ".join(k for k in runs[0] if k != "list_rps") + " | GET /chats req/s |",
+                "| ---: |" + " ---: |" * len(runs[0]),
+            ]
+            for i, one in enumerate(runs, 1):
+                cells = [f"{v:.1f}" for k, v in one.items() if k != "list_rps"]
+                lines.append(f"| {i} | " + " | ".join(cells) + f" | {one['list_rps']:,} |")
     others = [r for r in results if r["name"] not in ("dashboard", "generate", "llm", "chat")]
     for r in others:
         lines += ["", f"## {r['name']}", "", "```json", json.dumps(r, indent=2), "```"]
@@ -222,7 +257,9 @@ def report(results: list[dict[str, object]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, action="append", help="row counts (default: 100k, 1M, 10M)")
     parser.add_argument("--only", action="append", choices=["dashboard", "generate", "llm", "chat"])
     parser.add_argument("--report-only", action="store_true")
