@@ -147,7 +147,13 @@ def test_sign_up_chat_reload_second_chat_and_privacy(server: str, browser: Brows
     expect(alice.locator("h1")).to_have_text("Say hello.")  # the first message named the chat
     expect(alice.locator("nav.chats li")).to_have_count(2)
     expect(alice.locator("nav.chats li.current")).to_have_text("Say hello.")
+    expect(alice.locator("#title-input")).to_have_value("Say hello.")
     shot(alice, "3-second-chat")
+    alice.fill("form.rename input[name=title]", "Greetings")  # renamed in place, out of band
+    alice.click("form.rename button")
+    expect(alice.locator("h1")).to_have_text("Greetings")
+    expect(alice.locator("nav.chats li.current")).to_have_text("Greetings")
+    assert alice.evaluate("window.__marker") == 1  # still no page load
 
     bob = browser.new_context().new_page()
     sign_up(bob, server, "bob")

@@ -247,6 +247,32 @@ def test_htmx_feedback_shows_the_rating(database: Database) -> None:
         assert "A fine answer." in rated.text
 
 
+def test_rename_by_form_post_and_by_htmx(database: Database) -> None:
+    with api(database, session_secret="s" * 40) as a:
+        client = a.client
+        sign_up(client, "alice")
+        chat_id, token = new_chat(client)
+        plain = client.post(
+            f"/c/{chat_id}/rename", data={"csrf": token, "title": "Q3 <plans>"}, follow_redirects=False
+        )
+        assert plain.status_code == 303 and plain.headers["location"] == f"/c/{chat_id}"
+        page = client.get(f"/c/{chat_id}").text
+        assert '<h1 id="title">Q3 &lt;plans&gt;</h1>' in page
+        assert '<input id="title-input" name="title" value="Q3 &lt;plans&gt;"' in page
+
+        swapped = client.post(f"/c/{chat_id}/rename", data={"csrf": token, "title": "Budget"}, headers=HX)
+        assert swapped.status_code == 200 and items(swapped.text) == []
+        assert '<h1 id="title" hx-swap-oob="true">Budget</h1>' in swapped.text
+        assert '<input id="title-input" name="title" value="Budget"' in swapped.text
+        assert (
+            f'<li id="chat-{chat_id}" class="current" hx-swap-oob="true"><a href="/c/{chat_id}">Budget</a>'
+            in (swapped.text)
+        )
+        empty = client.post(f"/c/{chat_id}/rename", data={"csrf": token, "title": "  "}, headers=HX)
+        assert empty.status_code == 422 and "cannot be empty" in empty.text
+        assert a.service.chat(1, chat_id).title == "Budget"
+
+
 def test_htmx_stop_keeps_the_text_and_conflicts_show_a_note(database: Database) -> None:
     slow = ScriptedProvider(["word " * 400], delay_s=0.02)
     with api(database, provider=slow, session_secret="s" * 40, chat_max_tokens=1000) as a:

@@ -238,6 +238,22 @@ def feedback(
     return back(f"/c/{chat_id}#m{message_id}")
 
 
+@router.post("/c/{chat_id}/rename")
+def rename(
+    request: Request,
+    chat_id: str,
+    service: ServiceDep,
+    user_id: UserDep,
+    csrf: Csrf,
+    title: Annotated[str, Form(max_length=200)],
+) -> Response:
+    session.check_csrf(request, csrf)
+    chat = service.rename_chat(user_id, chat_id, title)
+    if is_htmx(request):  # the new title goes out of band to <h1> and the sidebar
+        return HTMLResponse(swap_html(request, chat_id, [], retitled=chat))
+    return back(f"/c/{chat_id}")
+
+
 @router.post("/c/{chat_id}/delete")
 async def delete(
     request: Request, chat_id: str, service: ServiceDep, user_id: UserDep, csrf: Csrf
