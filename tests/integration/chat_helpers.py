@@ -54,8 +54,9 @@ def api(
         yield Api(client, service, provider)
 
 
-def sse_events(body: str) -> list[tuple[str, Any]]:
-    """(event, parsed data) pairs of a Server-Sent Events body, pings left out."""
+def sse(body: str) -> list[tuple[str, str]]:
+    """(event, data) pairs of a Server-Sent Events body as the browser's EventSource joins them, pings
+    (comments) left out."""
     events = []
     for block in body.replace("\r\n", "\n").split("\n\n"):
         name, data = "message", []
@@ -63,7 +64,12 @@ def sse_events(body: str) -> list[tuple[str, Any]]:
             if line.startswith("event:"):
                 name = line[6:].strip()
             elif line.startswith("data:"):
-                data.append(line[5:].strip())
+                data.append(line[6:] if line.startswith("data: ") else line[5:])
         if data:
-            events.append((name, json.loads("\n".join(data))))
+            events.append((name, "\n".join(data)))
     return events
+
+
+def sse_events(body: str) -> list[tuple[str, Any]]:
+    """(event, parsed JSON data) pairs of a Server-Sent Events body, pings left out."""
+    return [(name, json.loads(data)) for name, data in sse(body)]

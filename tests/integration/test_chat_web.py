@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from chatdash.errors import ModelUnavailable
 from chatdash.llm.providers.scripted import ScriptedProvider
 from tests.conftest import Database
-from tests.integration.chat_helpers import api
+from tests.integration.chat_helpers import api, sse
 
 EVIL = "**bold** <script>alert(1)</script> [link](javascript:alert(1)) <img src=x onerror=alert(1)>"
 
@@ -39,26 +39,19 @@ def sign_up(client: TestClient, name: str) -> None:
 HX = {"HX-Request": "true"}
 
 
-def sse(body: str) -> list[tuple[str, str]]:
-    """(event, data) pairs of a Server-Sent Events body as the browser's EventSource joins them."""
-    events = []
-    for block in body.replace("\r\n", "\n").split("\n\n"):
-        name, data = "message", []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[6:] if line.startswith("data: ") else line[5:])
-        if data:
-            events.append((name, "\n".join(data)))
-    return events
-
-
 def new_chat(client: TestClient) -> tuple[str, str]:
     """A fresh empty chat: its id and the page's CSRF token."""
     token = csrf(client, "/c")
     chat_path = client.post("/c", data={"csrf": token}, follow_redirects=False).headers["location"]
     return chat_path.rsplit("/", 1)[1], token
+
+
+def written_reply(client: TestClient) -> tuple[str, str, str, int]:
+    """A new chat with "Hi" sent through htmx and its reply written: chat id, CSRF token, page, reply id."""
+    chat_id, token = new_chat(client)
+    client.post(f"/c/{chat_id}/send", data={"csrf": token, "content": "Hi"}, headers=HX)
+    page = wait_until_written(client, f"/c/{chat_id}")
+    return chat_id, token, page, int(re.findall(r'data-id="(\d+)"', page)[-1])
 
 
 def items(fragment: str) -> list[str]:
@@ -224,10 +217,7 @@ def test_htmx_feedback_shows_the_rating(database: Database) -> None:
     with api(database, "A fine answer.", session_secret="s" * 40) as a:
         client = a.client
         sign_up(client, "alice")
-        chat_id, token = new_chat(client)
-        client.post(f"/c/{chat_id}/send", data={"csrf": token, "content": "Hi"}, headers=HX)
-        page = wait_until_written(client, f"/c/{chat_id}")
-        reply_id = int(re.findall(r'data-id="(\d+)"', page)[-1])
+        chat_id, token, page, reply_id = written_reply(client)
         assert "aria-pressed" not in page and "Thanks" not in page
 
         rated = client.post(
@@ -307,10 +297,7 @@ def test_htmx_retry_streams_again(database: Database) -> None:
     ) as a:
         client = a.client
         sign_up(client, "alice")
-        chat_id, token = new_chat(client)
-        client.post(f"/c/{chat_id}/send", data={"csrf": token, "content": "Hi"}, headers=HX)
-        page = wait_until_written(client, f"/c/{chat_id}")
-        reply_id = int(re.findall(r'data-id="(\d+)"', page)[-1])
+        chat_id, token, page, reply_id = written_reply(client)
         assert "The model failed: cannot reach the LM server" in page
 
         retried = client.post(f"/c/{chat_id}/m/{reply_id}/retry", data={"csrf": token}, headers=HX)
