@@ -79,6 +79,7 @@ def median_run(runs: list[dict[str, object]]) -> dict[str, object]:
         {
             **{level["provider"]: level["median_ms"] for level in r["levels"]},  # type: ignore[attr-defined]
             "list_rps": r["list_chats"]["rps"],  # type: ignore[index]
+            "healthz_rps": r["list_chats"].get("healthz_rps"),  # type: ignore[attr-defined]
         }
         for r in runs
     ]
@@ -233,7 +234,13 @@ def report(results: list[dict[str, object]]) -> str:
             "",
             f"`GET /chats` ({listing['chats']} chats, {listing['clients']} concurrent clients in a separate "
             f"process, {listing['requests']:,} requests): {listing['rps']:,} requests/s, "
-            f"p50 {listing['p50_ms']} ms, p95 {listing['p95_ms']} ms{failed}.",
+            f"p50 {listing['p50_ms']} ms, p95 {listing['p95_ms']} ms{failed}."
+            + (
+                f" The same load on `GET /healthz` (no database, no key): {listing['healthz_rps']:,} "
+                "requests/s, the most this load generator reaches here (it shares the 2 cores)."
+                if "healthz_rps" in listing
+                else ""
+            ),
         ]
         runs: list[dict[str, float]] = r.get("runs", [])  # type: ignore[assignment]
         if runs:
@@ -242,12 +249,18 @@ def report(results: list[dict[str, object]]) -> str:
                 f"The table is the median of {len(runs)} runs by the scripted figure; every run's medians "
                 "(added TTFT in ms by provider, and `GET /chats` requests/s):",
                 "",
-                "| run | " + " | ".join(k for k in runs[0] if k != "list_rps") + " | GET /chats req/s |",
+                "| run | "
+                + " | ".join(k for k in runs[0] if not k.endswith("_rps"))
+                + " | GET /chats req/s | GET /healthz req/s |",
                 "| ---: |" + " ---: |" * len(runs[0]),
             ]
             for i, one in enumerate(runs, 1):
-                cells = [f"{v:.1f}" for k, v in one.items() if k != "list_rps"]
-                lines.append(f"| {i} | " + " | ".join(cells) + f" | {one['list_rps']:,} |")
+                cells = [f"{v:.1f}" for k, v in one.items() if not k.endswith("_rps")]
+                lines.append(
+                    f"| {i} | "
+                    + " | ".join(cells)
+                    + f" | {one['list_rps']:,} | {one.get('healthz_rps') or '-'} |"
+                )
     others = [r for r in results if r["name"] not in ("dashboard", "generate", "llm", "chat")]
     for r in others:
         lines += ["", f"## {r['name']}", "", "```json", json.dumps(r, indent=2), "```"]

@@ -35,4 +35,5 @@ def test_bench_chat_scripted_shape_and_consistency() -> None:
     assert listing["errors"] == 0, listing["first_error"]
     assert listing["rps"] > 0
     assert 0 < listing["p50_ms"] <= listing["p95_ms"]
+    assert listing["healthz_rps"] > 0
     assert {"cpu", "cores", "python"} <= result["machine"].keys()

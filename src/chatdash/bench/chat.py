@@ -20,7 +20,8 @@ added at the median (reported, not asserted).
 
 ``GET /chats`` throughput: a fixed number of requests by ``clients`` concurrent tasks of one
 ``httpx.AsyncClient`` in a separate process (so the load generator does not share this process's
-GIL with the server), for a user owning ``chats`` chats.
+GIL with the server), for a user owning ``chats`` chats; then the same load on ``GET /healthz`` (no
+database, no key) as the reference: the most that load generator reaches on the machine.
 """
 
 from __future__ import annotations
@@ -168,7 +169,9 @@ def _percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
-async def _list_load(url: str, headers: dict[str, str], requests: int, clients: int) -> dict[str, Any]:
+async def _list_load(
+    url: str, headers: dict[str, str], requests: int, clients: int, path: str
+) -> dict[str, Any]:
     latencies: list[float] = []
     errors: list[str] = []
     remaining = requests
@@ -180,13 +183,13 @@ async def _list_load(url: str, headers: dict[str, str], requests: int, clients: 
             while remaining > 0:
                 remaining -= 1
                 started = time.perf_counter()
-                response = await client.get("/chats")
+                response = await client.get(path)
                 latencies.append((time.perf_counter() - started) * 1000)
                 if response.status_code != 200:  # counted and reported, not fatal to the run
                     errors.append(f"{response.status_code}: {response.text[:200]}")
 
         for _ in range(clients):  # open the connections before the clock starts
-            (await client.get("/chats")).raise_for_status()
+            (await client.get(path)).raise_for_status()
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(clients)))
         wall = time.perf_counter() - started
@@ -201,9 +204,11 @@ async def _list_load(url: str, headers: dict[str, str], requests: int, clients: 
     }
 
 
-def list_load(url: str, headers: dict[str, str], requests: int, clients: int) -> dict[str, Any]:
+def list_load(
+    url: str, headers: dict[str, str], requests: int, clients: int, path: str = "/chats"
+) -> dict[str, Any]:
     """``GET /chats`` by ``clients`` concurrent tasks (run in a child process by ``run``)."""
-    return asyncio.run(_list_load(url, headers, requests, clients))
+    return asyncio.run(_list_load(url, headers, requests, clients, path))
 
 
 def run(
@@ -252,6 +257,10 @@ def run(
                     if not is_model:
                         listing = _in_child(list_load, base_url, keys["list"], list_requests, clients)
                         listing["chats"] = chats
+                        # The same load on /healthz (no database, no auth): the most this load
+                        # generator reaches on this machine, so the figure above can be read.
+                        ceiling = _in_child(list_load, base_url, {}, list_requests, clients, "/healthz")
+                        listing["healthz_rps"] = ceiling["rps"]
         finally:
             engine.dispose()
     first = levels[0]
