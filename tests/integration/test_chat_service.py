@@ -341,8 +341,11 @@ def test_a_partial_save_still_running_when_the_reply_stops_does_not_land_last(da
 
     async def scenario() -> str:
         reply, gen = await chat.send(user.id, convo.id, "Talk a lot")
-        while not in_save.is_set():
+        for _ in range(1000):
+            if in_save.is_set():
+                break
             await asyncio.sleep(0.005)
+        assert in_save.is_set(), "no partial save began"
         stopping = asyncio.create_task(chat.generations.stop(reply.id))
         await asyncio.sleep(0.05)
         release.set()  # the partial save lands now, after the stop began
@@ -354,3 +357,95 @@ def test_a_partial_save_still_running_when_the_reply_stops_does_not_land_last(da
     text = run(scenario())
     kept = chat.messages(user.id, convo.id)[0][1]
     assert (kept.status, kept.content) == ("stopped", text)
+
+
+def test_two_retries_at_once_start_one_reply(database: Database) -> None:
+    chat, _ = service(database, ModelUnavailable("down"), "Again.", "And again.")
+    user = chat.sign_up("alice", "correct horse")
+    convo = chat.create_chat(user.id)
+
+    async def scenario() -> list[Any]:
+        reply, gen = await chat.send(user.id, convo.id, "Hi")
+        await finish(gen)
+        results = await asyncio.gather(
+            chat.retry(user.id, convo.id, reply.id),
+            chat.retry(user.id, convo.id, reply.id),
+            return_exceptions=True,
+        )
+        for result in results:
+            if not isinstance(result, BaseException):
+                await finish(result[1])
+        return results
+
+    results = run(scenario())
+    assert sum(isinstance(r, Conflict) for r in results) == 1, results
+    messages, count = chat.messages(user.id, convo.id)
+    assert count == 2 and (messages[1].content, messages[1].status) == ("Again.", "complete")
+
+
+def test_a_second_stop_waits_for_the_first_stops_save(database: Database) -> None:
+    """Two stops at once (a double click, a delete): both return once the reply is saved as stopped."""
+    import time
+
+    from chatdash.chat.storage import SqlStore
+
+    class SlowFinalSave(SqlStore):
+        def save_reply(
+            self, user_id: int, chat_id: str, message_id: int, content: str, status: str, **kw: Any
+        ) -> None:
+            if status != "streaming":
+                time.sleep(0.3)
+            super().save_reply(user_id, chat_id, message_id, content, status, **kw)
+
+    provider = registry.create("scripted", replies=[" ".join(f"w{i}" for i in range(500))], delay_s=0.01)
+    settings = load_settings(chat_max_tokens=1000)
+    chat = ChatService(
+        database.engine, settings, ProviderResponder(provider), storage=SlowFinalSave(database.engine)
+    )
+    user = chat.sign_up("alice", "correct horse")
+    convo = chat.create_chat(user.id)
+
+    async def scenario() -> tuple[list[Any], str]:
+        reply, gen = await chat.send(user.id, convo.id, "Talk a lot")
+        while len(gen.parts) < 3:
+            await asyncio.sleep(0.01)
+        stops = await asyncio.gather(
+            chat.stop(user.id, convo.id, reply.id), chat.stop(user.id, convo.id, reply.id)
+        )
+        return stops, gen.status
+
+    stops, status = run(scenario())
+    assert status == "stopped"
+    assert [s.status for s in stops] == ["stopped", "stopped"]  # read back from the store after each stop
+    assert chat.messages(user.id, convo.id)[0][1].status == "stopped"
+
+
+def test_a_reply_written_by_another_process_is_followed_in_the_store(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another replica writes the reply (saving its text as it goes): a reader here gets it as deltas."""
+    import threading
+    import time
+
+    from chatdash.chat import service as service_module
+    from chatdash.chat import store
+
+    monkeypatch.setattr(service_module, "STORE_POLL_SECONDS", 0.02)
+    chat, _ = service(database)
+    user = chat.sign_up("alice", "correct horse")
+    turn = store.start_turn(database.engine, user.id, None, "Hi")  # as the other replica would
+
+    def other_replica() -> None:
+        for text, status in (("Hel", "streaming"), ("Hello th", "streaming"), ("Hello there.", "complete")):
+            time.sleep(0.1)
+            store.save_reply(database.engine, turn.reply.id, text, status)
+
+    writer = threading.Thread(target=other_replica)
+
+    async def read() -> list[str]:
+        writer.start()
+        return [delta async for delta in chat.follow(user.id, turn.chat_id, turn.reply.id)]
+
+    deltas = run(read())
+    writer.join()
+    assert "".join(deltas) == "Hello there." and len(deltas) >= 2, deltas

@@ -275,7 +275,11 @@ def test_htmx_stop_keeps_the_text_and_conflicts_show_a_note(database: Database) 
         assert busy.status_code == 409
         assert busy.headers["hx-retarget"] == "#flash" and busy.headers["hx-reswap"] == "innerHTML"
         assert busy.text.startswith('<p class="error" role="alert">') and "still being written" in busy.text
-        time.sleep(0.3)
+        for _ in range(500):  # until some words are written (the reply takes 8 s in all)
+            gen = a.service.generations.get(reply_id)
+            if gen is not None and "word" in gen.text:
+                break
+            time.sleep(0.01)
 
         stopped = client.post(f"/c/{chat_id}/m/{reply_id}/stop", data={"csrf": token}, headers=HX)
         assert stopped.status_code == 200

@@ -47,3 +47,18 @@ def test_a_dropped_connection_is_replaced_without_a_restart(database: Database) 
     else:
         database.engine.pool.dispose()
     assert sales.count_orders(database.engine) == 100
+
+
+def test_an_in_memory_sqlite_engine_works() -> None:
+    """``sqlite://`` gets SQLAlchemy's single-connection pool, which takes no pool sizes."""
+    from sqlalchemy import text
+
+    from chatdash.db.engine import make_engine
+
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection:
+                assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1  # our pragmas ran
+        finally:
+            engine.dispose()

@@ -6,8 +6,8 @@ the partial text; any number of readers can ``follow`` it (each gets the text so
 deltas), and leaving does not stop it. ``stop`` cancels the task, which closes the model's stream
 (the model really stops) and saves what was written with status ``stopped``.
 
-The registry is per process: with several replicas a reader on another replica sees the saved
-partial text but not the live deltas.
+The registry is per process: with several replicas a reader on another replica follows the saved
+text instead of the live deltas (``ChatService.follow`` reads it again every second).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class Generation:
     error: BaseException | None = None
     done: ReplyDone | None = None
     task: asyncio.Task[None] | None = None
+    stopping: bool = False
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -103,8 +104,10 @@ class Generations:
     def get(self, message_id: int) -> Generation | None:
         return self._running.get(message_id)
 
-    def running_in(self, chat_id: str) -> bool:
-        return any(g.chat_id == chat_id and not g.finished for g in self._running.values())
+    def running_in(self, user_id: int, chat_id: str) -> bool:
+        return any(
+            g.chat_id == chat_id and g.user_id == user_id and not g.finished for g in self._running.values()
+        )
 
     def start(self, request: ReplyRequest, message_id: int) -> Generation:
         gen = Generation(message_id, request.chat_id, request.user_id)
@@ -113,13 +116,18 @@ class Generations:
         return gen
 
     async def stop(self, message_id: int) -> bool:
-        """Cancel a running reply and wait until its partial text is saved; False if none runs here."""
+        """Cancel a running reply and wait until its partial text is saved; False if none runs here.
+
+        The reply is cancelled once: a second stop (a double click, a delete, shutdown) or a stopper that
+        is itself cancelled (its client left) must not cut the reply's final save short, so stoppers
+        wait with ``asyncio.wait``, which never passes their own cancellation on to the reply."""
         gen = self._running.get(message_id)
         if gen is None or gen.task is None or gen.finished:
             return False
-        gen.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await gen.task
+        if not gen.stopping:
+            gen.stopping = True
+            gen.task.cancel()
+        await asyncio.wait({gen.task})
         return True
 
     async def shutdown(self) -> None:

@@ -14,8 +14,10 @@ object; every method takes the acting ``user_id`` first.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 
 import anyio.to_thread
 from sqlalchemy import Engine
@@ -29,6 +31,9 @@ from chatdash.config import Settings
 from chatdash.db.models import ApiKey, Chat, ChatMessage, Feedback, User
 from chatdash.errors import Conflict
 from chatdash.llm.types import Message
+
+STORE_POLL_SECONDS = 1.0
+"""How often a reply written by another process is read again while someone follows it."""
 
 
 class ChatService:
@@ -49,7 +54,7 @@ class ChatService:
             responder = default_responder(engine, settings)
         self.responder = responder
         self.generations = Generations(self.storage, responder)
-        self._sending: set[str] = set()
+        self._starting: set[tuple[int, str | None]] = set()
 
     # -- users and keys ---------------------------------------------------------------------------
     def sign_up(self, username: str, password: str | None) -> User:
@@ -151,31 +156,41 @@ class ChatService:
 
         The storing is one transaction (or, in the split deployment, the data API's requests) in one
         worker thread, so the event loop never waits on the database on the way to the first token."""
-        if chat_id is not None:
-            if chat_id in self._sending or self.generations.running_in(chat_id):
-                raise Conflict("a reply is still being written in this chat; wait for it or stop it")
-            self._sending.add(chat_id)  # the check above must hold across the await below
-        try:
+        with self._reserved(user_id, chat_id):
             pairs = [(m.role, m.content) for m in earlier]
             turn = await anyio.to_thread.run_sync(self.storage.start_turn, user_id, chat_id, text, pairs)
             return turn.reply, self._start(user_id, turn.chat_id, turn.reply, turn.history)
-        finally:
-            self._sending.discard(chat_id or "")
 
     async def retry(self, user_id: int, chat_id: str, message_id: int) -> tuple[ChatMessage, Generation]:
         """Write a failed or stopped reply again, from the same history."""
-        current = await anyio.to_thread.run_sync(self.storage.get_message, user_id, chat_id, message_id)
-        if current.status == "streaming" or self.generations.get(message_id) is not None:
-            raise Conflict("this reply is still being written; stop it before retrying")
-        if current.role != "assistant":
-            raise ValueError("only a reply can be retried")
+        with self._reserved(user_id, chat_id):
+            current = await anyio.to_thread.run_sync(self.storage.get_message, user_id, chat_id, message_id)
+            if current.status == "streaming" or self.generations.get(message_id) is not None:
+                raise Conflict("this reply is still being written; stop it before retrying")
+            if current.role != "assistant":
+                raise ValueError("only a reply can be retried")
 
-        def reset() -> tuple[ChatMessage, list[ChatMessage]]:
-            reply = self.storage.reset_reply(user_id, chat_id, message_id)
-            return reply, self.storage.history_before(user_id, chat_id, reply.position)
+            def reset() -> tuple[ChatMessage, list[ChatMessage]]:
+                reply = self.storage.reset_reply(user_id, chat_id, message_id)
+                return reply, self.storage.history_before(user_id, chat_id, reply.position)
 
-        reply, history = await anyio.to_thread.run_sync(reset)
-        return reply, self._start(user_id, chat_id, reply, history)
+            reply, history = await anyio.to_thread.run_sync(reset)
+            return reply, self._start(user_id, chat_id, reply, history)
+
+    @contextlib.contextmanager
+    def _reserved(self, user_id: int, chat_id: str | None) -> Iterator[None]:
+        """Refuse a second reply in a chat while one is written or about to start: the check must hold
+        across the awaits between it and the reply's start (a double click sends two requests).
+        Keyed by owner too, so another user's attempt at the id is left to answer 404."""
+        key = (user_id, chat_id)
+        if chat_id is not None:
+            if key in self._starting or self.generations.running_in(user_id, chat_id):
+                raise Conflict("a reply is still being written in this chat; wait for it or stop it")
+            self._starting.add(key)
+        try:
+            yield
+        finally:
+            self._starting.discard(key)
 
     async def stop(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
         """Stop a reply being written (the model stops too); it keeps its text with status ``stopped``."""
@@ -187,16 +202,40 @@ class ChatService:
 
     async def follow(self, user_id: int, chat_id: str, message_id: int) -> AsyncIterator[str]:
         """Deltas of a reply: its text so far, then new text until it has ended and been saved
-        (nothing more if it has), so a caller may read the stored message right after."""
+        (nothing more if it has), so a caller may read the stored message right after.
+
+        A reply that another process is writing (another replica) is followed in the store, a read every
+        ``STORE_POLL_SECONDS``, as its writer saves it; after ``LLM_TIMEOUT`` + 60 s without a change
+        (its writer is gone: see ``close_abandoned``) this ends with the reply still ``streaming``."""
         gen = self.generations.get(message_id)  # before the read: a reply ending in between is read whole
         message = await anyio.to_thread.run_sync(self.storage.get_message, user_id, chat_id, message_id)
         if gen is None:
-            if message.content:
-                yield message.content
+            async for delta in self._follow_stored(message, user_id):
+                yield delta
             return
         async for delta in gen.follow():
             yield delta
         await gen.wait()
+
+    async def _follow_stored(self, message: ChatMessage, user_id: int) -> AsyncIterator[str]:
+        sent = message.content
+        if sent:
+            yield sent
+        loop = asyncio.get_running_loop()
+        quiet_since = loop.time()
+        grace = self.settings.llm_timeout + 60
+        while message.status == "streaming" and loop.time() - quiet_since < grace:
+            await asyncio.sleep(STORE_POLL_SECONDS)
+            if self.generations.get(message.id) is not None:
+                return  # written here now (a retry): the caller reads it afresh
+            message = await anyio.to_thread.run_sync(
+                self.storage.get_message, user_id, message.chat_id, message.id
+            )
+            if message.content != sent:
+                if not message.content.startswith(sent):
+                    return  # rewritten (a retry elsewhere): not a continuation of what was sent
+                yield message.content[len(sent) :]
+                sent, quiet_since = message.content, loop.time()
 
     def _start(
         self, user_id: int, chat_id: str, reply: ChatMessage, history: Sequence[ChatMessage]

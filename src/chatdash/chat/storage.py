@@ -242,12 +242,12 @@ class HttpStore:
         for role, content in earlier:
             self.add_message(user_id, chat_id, role, content)
         turn = self._call(user_id, "POST", _path(chat_id, "turns"), json={"content": text})
-        return store.Turn(
-            chat_id,
-            _message(chat_id, turn["message"]),
-            _message(chat_id, turn["reply"]),
-            [_message(chat_id, m) for m in turn["history"]],
-        )
+        reply = _message(chat_id, turn["reply"])
+        if "history" in turn:
+            history = [_message(chat_id, m) for m in turn["history"]]
+        else:  # a data API from before it sent the history (a rolling upgrade)
+            history = self.history_before(user_id, chat_id, reply.position)
+        return store.Turn(chat_id, _message(chat_id, turn["message"]), reply, history)
 
     def list_messages(
         self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None

@@ -35,13 +35,13 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> E
     """Create an engine with the pragmas / pool settings chatdash relies on."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        pool: dict[str, Any] = {}
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # Enough pooled connections for every worker thread: a connection past the pool is opened (and
-        # its pragmas run) for one checkout and closed after it, which cost more than the queries.
-        engine = create_engine(
-            parsed, echo=echo, connect_args={"timeout": 30}, pool_size=POOL_SIZE, max_overflow=POOL_SIZE
-        )
+            # Enough pooled connections for every worker thread: a connection past the pool is opened
+            # (and its pragmas run) for one checkout and closed after it, costing more than the queries.
+            pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_SIZE}
+        engine = create_engine(parsed, echo=echo, connect_args={"timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() != "postgresql":
