@@ -272,9 +272,9 @@ class HttpStore:
         kept = [
             m
             for m in rows
-            if m.position < position and m.status in ("complete", "stopped") and m.content != ""
+            if m.position < position and m.status in store.HISTORY_STATUSES and m.content != ""
         ]
-        return kept[-200:]
+        return kept[-store.HISTORY_LIMIT :]
 
     def save_reply(
         self,

@@ -24,6 +24,8 @@ from chatdash.errors import NotFound
 TITLE_CHARS = 80
 HISTORY_LIMIT = 200
 """Most turns handed to a reply; the provider trims them further to its context window."""
+HISTORY_STATUSES = ("complete", "stopped")
+"""Messages in those states reached the user, so a later reply answers them (errors do not)."""
 
 
 def now() -> dt.datetime:
@@ -213,7 +215,7 @@ def _history(session: Session, chat_id: str, position: int, limit: int = HISTORY
         .where(
             ChatMessage.chat_id == chat_id,
             ChatMessage.position < position,
-            ChatMessage.status.in_(("complete", "stopped")),
+            ChatMessage.status.in_(HISTORY_STATUSES),
             ChatMessage.content != "",
         )
         .order_by(ChatMessage.position.desc())
