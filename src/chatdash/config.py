@@ -88,9 +88,6 @@ class Settings(BaseSettings):
     api_rate_limit: str = "1/10seconds"
     """Requests allowed per API key, in `limits` notation (`1/10seconds`, `60 per minute`)."""
 
-    otlp_endpoint: str | None = None
-    """OpenTelemetry OTLP endpoint for traces. Unset: traces are kept in the database only."""
-
     auth: Literal["password", "open"] = "password"
     """`password`: accounts with username + password (argon2); `open`: a name is enough (demos only)."""
 
@@ -111,8 +108,9 @@ class Settings(BaseSettings):
     chat_max_message_chars: int = Field(16_000, ge=1)
     """Longest single chat message, in characters; longer ones get 422."""
 
-    chat_max_tokens: int = Field(512, ge=1)
-    """Tokens a chat reply may take at most."""
+    chat_max_tokens: int | None = Field(None, ge=1)
+    """A cap on the tokens of a chat reply. The chat pipeline's `max_tokens` (256 in `pipelines/chat.toml`) is
+    the default; this lowers it, never raises it. Unset: the pipeline file's value."""
 
     worker_threads: int = Field(8, ge=1, le=15)
     """Threads per app process for blocking calls (database, data API, Redis); more wait for the GIL."""
@@ -135,7 +133,13 @@ class Settings(BaseSettings):
         )
 
     @field_validator(
-        "llm_model_path", "llm_api_key", "db_api_key", "llm_threads", "embeddings_model", mode="before"
+        "llm_model_path",
+        "llm_api_key",
+        "db_api_key",
+        "llm_threads",
+        "embeddings_model",
+        "chat_max_tokens",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -149,7 +153,7 @@ class Settings(BaseSettings):
             raise ValueError(f"expected redis://host:6379/0 or rediss://..., got {value!r}")
         return value or None
 
-    @field_validator("qdrant_url", "llm_base_url", "embeddings_base_url", "otlp_endpoint", "db_api_url")
+    @field_validator("qdrant_url", "llm_base_url", "embeddings_base_url", "db_api_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value and not value.startswith(("http://", "https://")):

@@ -3,7 +3,9 @@
 ::
 
     ChatdashError                  root: catch this at an edge (CLI, HTTP, page)
+    ├── InvalidInput               a request a person or a client can fix (an empty title, a message too long)
     ├── ConfigError                a setting has a wrong value; the message names the variable
+    │   └── PipelineError          a pipeline file (or step) that cannot be loaded; names the file and step
     ├── DatabaseUnavailable        the database cannot be reached; check CHATDASH_DATABASE_URL
     ├── NotInitialized             the database has no chatdash tables yet; run `chatdash init`
     ├── DataError                  sales data that cannot be loaded
@@ -24,7 +26,8 @@
     └── DocumentError              a file `chatdash docs add` cannot take (not UTF-8 text, not Markdown/text)
 
 Each message says what to check or fix. They become CLI messages, HTTP 4xx bodies or page messages
-only at those edges.
+only at those edges, which map exception *types* to statuses (never message text). Anything else, a
+``ValueError`` from a bug included, is an internal error: logged, and a plain 500 to the caller.
 """
 
 from __future__ import annotations
@@ -34,8 +37,17 @@ class ChatdashError(Exception):
     """Root of every error chatdash raises deliberately."""
 
 
+class InvalidInput(ChatdashError):
+    """Input that breaks a rule of the product; the message says what to change (HTTP 422)."""
+
+
 class ConfigError(ChatdashError):
     """A setting has a value chatdash cannot use."""
+
+
+class PipelineError(ConfigError):
+    """A pipeline file that cannot be used: unreadable TOML, an unknown step type or option, a bad
+    value. The message names the file and the step."""
 
 
 class DatabaseUnavailable(ChatdashError):

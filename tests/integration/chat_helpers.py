@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from chatdash.chat import ChatService, ProviderResponder, Responder
-from chatdash.chat.api import Role, create_app
+from chatdash.chat.app import Role, create_app
 from chatdash.config import Settings, load_settings
 from chatdash.llm import registry
 from chatdash.llm.providers.scripted import ScriptedProvider

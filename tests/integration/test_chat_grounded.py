@@ -88,3 +88,13 @@ def test_api_chat_takes_json_sent_as_curl_does(database: Database) -> None:
         broken = a.client.post("/api/chat", content="messages=hello", headers=form)
         assert broken.status_code == 422
         assert "the body must be JSON" in broken.text
+
+
+def test_the_pipeline_files_max_tokens_reaches_the_model_and_the_setting_caps_it(loaded: Database) -> None:
+    """``max_tokens = 256`` in pipelines/chat.toml is the default; CHATDASH_CHAT_MAX_TOKENS only lowers it."""
+    ask = {"messages": [{"role": "user", "content": "Hello there!"}]}
+    for setting, sent in ((None, 256), (64, 64), (4096, 256)):
+        with api(loaded, "Hi.", responder=grounded(loaded), chat_max_tokens=setting) as a:
+            _, headers = a.user_key(f"tokens-{setting}")
+            assert a.client.post("/api/chat", json=ask, headers=headers).status_code == 200
+            assert a.provider.requests[-1].options.max_tokens == sent, setting

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from chatdash.chat import ChatService, ProviderResponder
-from chatdash.chat.api import create_app
+from chatdash.chat.app import create_app
 from chatdash.config import load_settings
 from chatdash.llm import registry
 from tests.conftest import Database

@@ -14,7 +14,7 @@ from chatdash.chat import ChatService, ProviderResponder
 from chatdash.chat.generation import Generation
 from chatdash.config import load_settings
 from chatdash.db.models import ApiKey
-from chatdash.errors import AuthError, Conflict, ModelUnavailable, NotFound
+from chatdash.errors import AuthError, Conflict, InvalidInput, ModelUnavailable, NotFound
 from chatdash.llm import registry
 from chatdash.llm.providers.scripted import ScriptedProvider
 from tests.conftest import Database
@@ -52,7 +52,7 @@ def test_accounts_first_is_admin_and_passwords_are_checked(database: Database) -
         chat.sign_in("nobody", "whatever1")
     with pytest.raises(Conflict, match="taken"):
         chat.sign_up("alice", "another one")
-    with pytest.raises(ValueError, match="at least 8"):
+    with pytest.raises(InvalidInput, match="at least 8"):
         chat.sign_up("carol", "short")
 
 
@@ -213,7 +213,7 @@ def test_feedback_and_deleting_a_chat(database: Database) -> None:
     chat.feedback(user.id, convo.id, reply.id, -1, "too short")
     again = chat.feedback(user.id, convo.id, reply.id, 1)
     assert (again.rating, again.comment) == (1, None)
-    with pytest.raises(ValueError, match="rating"):
+    with pytest.raises(InvalidInput, match="rating"):
         chat.feedback(user.id, convo.id, reply.id, 5)
     run(chat.delete_chat(user.id, convo.id))
     with pytest.raises(NotFound):
@@ -250,15 +250,16 @@ def test_api_keys_are_hashed_shown_once_and_revocable(database: Database) -> Non
 def test_replies_abandoned_by_a_dead_process_become_stopped(database: Database) -> None:
     import datetime as dt
 
-    from chatdash.chat import store
+    from chatdash.chat import SqlRepository
 
     chat, _ = service(database)
     user = chat.sign_up("alice", "correct horse")
     convo = chat.create_chat(user.id)
-    reply = store.start_turn(database.engine, user.id, convo.id, "hi").reply
-    store.save_reply(database.engine, reply.id, "half an ans", "streaming")
+    repository = SqlRepository(database.engine)
+    reply = repository.start_turn(user.id, convo.id, "hi").reply
+    repository.save_reply(user.id, convo.id, reply.id, "half an ans", "streaming")
     assert chat.close_abandoned() == 0  # recent: someone may still be writing it
-    assert store.close_abandoned(database.engine, dt.timedelta(seconds=-1)) == 1
+    assert repository.close_abandoned(dt.timedelta(seconds=-1)) == 1
     kept = chat.messages(user.id, convo.id)[0][1]
     assert (kept.content, kept.status) == ("half an ans", "stopped") and "interrupted" in (kept.error or "")
 
@@ -317,11 +318,11 @@ def test_a_partial_save_still_running_when_the_reply_stops_does_not_land_last(da
     """The stop's final save must win over a partial save that a worker thread is still writing."""
     import threading
 
-    from chatdash.chat.storage import SqlStore
+    from chatdash.chat import SqlRepository
 
     in_save, release = threading.Event(), threading.Event()
 
-    class SlowPartialSaves(SqlStore):
+    class SlowPartialSaves(SqlRepository):
         def save_reply(
             self, user_id: int, chat_id: str, message_id: int, content: str, status: str, **kw: Any
         ) -> None:
@@ -333,7 +334,7 @@ def test_a_partial_save_still_running_when_the_reply_stops_does_not_land_last(da
     provider = registry.create("scripted", replies=[" ".join(f"w{i}" for i in range(200))], delay_s=0.01)
     settings = load_settings(chat_max_tokens=64)
     chat = ChatService(
-        database.engine, settings, ProviderResponder(provider), storage=SlowPartialSaves(database.engine)
+        database.engine, settings, ProviderResponder(provider), repository=SlowPartialSaves(database.engine)
     )
     chat.generations.persist_every = 0.0
     user = chat.sign_up("alice", "correct horse")
@@ -387,9 +388,9 @@ def test_a_second_stop_waits_for_the_first_stops_save(database: Database) -> Non
     """Two stops at once (a double click, a delete): both return once the reply is saved as stopped."""
     import time
 
-    from chatdash.chat.storage import SqlStore
+    from chatdash.chat import SqlRepository
 
-    class SlowFinalSave(SqlStore):
+    class SlowFinalSave(SqlRepository):
         def save_reply(
             self, user_id: int, chat_id: str, message_id: int, content: str, status: str, **kw: Any
         ) -> None:
@@ -400,7 +401,7 @@ def test_a_second_stop_waits_for_the_first_stops_save(database: Database) -> Non
     provider = registry.create("scripted", replies=[" ".join(f"w{i}" for i in range(500))], delay_s=0.01)
     settings = load_settings(chat_max_tokens=1000)
     chat = ChatService(
-        database.engine, settings, ProviderResponder(provider), storage=SlowFinalSave(database.engine)
+        database.engine, settings, ProviderResponder(provider), repository=SlowFinalSave(database.engine)
     )
     user = chat.sign_up("alice", "correct horse")
     convo = chat.create_chat(user.id)
@@ -427,18 +428,19 @@ def test_a_reply_written_by_another_process_is_followed_in_the_store(
     import threading
     import time
 
+    from chatdash.chat import SqlRepository
     from chatdash.chat import service as service_module
-    from chatdash.chat import store
 
     monkeypatch.setattr(service_module, "STORE_POLL_SECONDS", 0.02)
     chat, _ = service(database)
     user = chat.sign_up("alice", "correct horse")
-    turn = store.start_turn(database.engine, user.id, None, "Hi")  # as the other replica would
+    repository = SqlRepository(database.engine)
+    turn = repository.start_turn(user.id, None, "Hi")  # as the other replica would
 
     def other_replica() -> None:
         for text, status in (("Hel", "streaming"), ("Hello th", "streaming"), ("Hello there.", "complete")):
             time.sleep(0.1)
-            store.save_reply(database.engine, turn.reply.id, text, status)
+            repository.save_reply(user.id, turn.chat_id, turn.reply.id, text, status)
 
     writer = threading.Thread(target=other_replica)
 

@@ -1,6 +1,6 @@
 """The split deployment: `serve --role ui` keeps chats and messages in `serve --role db-api` over HTTP.
 
-Fast tests run both apps in process (the ui's ``HttpStore`` talks to the data API's ``TestClient``; the
+Fast tests run both apps in process (the ui's ``HttpRepository`` talks to the data API's ``TestClient``; the
 data API on each test database, the ui's users on a SQLite file of its own). The last test runs the
 real thing: ui, db-api and `chatdash lm serve` as three processes on loopback with the bundled model.
 """
@@ -22,14 +22,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from chatdash.chat import ChatService, ProviderResponder, keys, store, users
-from chatdash.chat.api import create_app
-from chatdash.chat.storage import USER_HEADER, HttpStore
+from chatdash.chat import ChatService, HttpRepository, ProviderResponder, SqlRepository, keys, users
+from chatdash.chat.app import create_app
+from chatdash.chat.repository import USER_HEADER
 from chatdash.config import load_settings
 from chatdash.db.engine import make_engine
 from chatdash.db.migrate import upgrade
 from chatdash.db.models import Chat, ChatMessage, User
-from chatdash.errors import DatabaseUnavailable, ModelUnavailable, NotFound
+from chatdash.errors import DatabaseUnavailable, InvalidInput, ModelUnavailable, NotFound
 from chatdash.llm import registry
 from chatdash.llm.providers.scripted import ScriptedProvider
 from chatdash.llm.server import free_port, running_server
@@ -44,7 +44,7 @@ class Split:
     ui_db: Database  # the ui's own database (users, API keys)
     data_api: TestClient  # the data API, holding the service key
     ui: TestClient
-    service: ChatService  # the ui's service, whose storage is the data API
+    service: ChatService  # the ui's service, whose repository is the data API
     provider: ScriptedProvider
 
     def user_key(self, name: str) -> tuple[int, dict[str, str]]:
@@ -89,8 +89,8 @@ def split_factory(database: Database, tmp_path: Path) -> Iterator[Callable[..., 
         ui_settings = load_settings(
             db_api_url="http://db-api", db_api_key=SERVICE_KEY, api_rate_limit="1000/second"
         )
-        storage = HttpStore(as_client(data_api), _username(ui_db))
-        service = ChatService(ui_db.engine, ui_settings, ProviderResponder(provider), storage=storage)
+        repository = HttpRepository(as_client(data_api), _username(ui_db))
+        service = ChatService(ui_db.engine, ui_settings, ProviderResponder(provider), repository=repository)
         ui = TestClient(create_app(ui_settings, "ui", service=service, ready_checks={}))
         ui.__enter__()
         opened.append(ui)
@@ -174,7 +174,7 @@ def test_every_service_operation_goes_over_http(split_factory: Callable[..., Spl
     assert feedback.rating == -1 and feedback.comment == "meh"
     given = s.service.chat_feedback(user.id, chat.id)
     assert [(i, f.rating, f.comment) for i, f in given.items()] == [(messages[1].id, -1, "meh")]
-    with pytest.raises(ValueError, match="replies"):
+    with pytest.raises(InvalidInput, match="replies"):
         s.service.feedback(user.id, chat.id, messages[0].id, 1)
     s.service.add_message(user.id, chat.id, "assistant", "stored as given")
     assert s.service.messages(user.id, chat.id, skip=2, limit=5)[0][0].content == "stored as given"
@@ -196,7 +196,7 @@ def test_the_data_api_takes_the_user_header_only_with_the_service_key(
     split_factory: Callable[..., Split],
 ) -> None:
     s = split_factory()
-    debora = {USER_HEADER: "d%C3%A9bora"}  # percent-encoded, as HttpStore sends it
+    debora = {USER_HEADER: "d%C3%A9bora"}  # percent-encoded, as HttpRepository sends it
     created = s.data_api.post("/chats", json={}, headers=debora)
     assert created.status_code == 201
     with s.data_db.engine.connect() as conn:
@@ -228,7 +228,7 @@ def test_the_data_api_takes_the_user_header_only_with_the_service_key(
 def test_a_wrong_service_key_or_a_dead_data_api_is_a_clear_503(split_factory: Callable[..., Split]) -> None:
     s = split_factory()
     user = s.service.sign_up("gina", "long enough password")
-    wrong = HttpStore(
+    wrong = HttpRepository(
         as_client(
             TestClient(s.data_api.app, base_url="http://db-api", headers={"Authorization": "Bearer nope"})
         ),
@@ -237,13 +237,14 @@ def test_a_wrong_service_key_or_a_dead_data_api_is_a_clear_503(split_factory: Ca
     with pytest.raises(DatabaseUnavailable, match="CHATDASH_DB_API_KEY"):
         wrong.create_chat(user.id, None)
 
-    dead = HttpStore.connect(f"http://127.0.0.1:{free_port()}", SERVICE_KEY, _username(s.ui_db))
+    dead = HttpRepository.connect(f"http://127.0.0.1:{free_port()}", SERVICE_KEY, _username(s.ui_db))
     with pytest.raises(DatabaseUnavailable, match=r"does not answer.*CHATDASH_DB_API_URL"):
         dead.list_chats(user.id, skip=0, limit=10)
     dead.close()
 
     # the same through the ui's API: 503 naming the setting, never a 500
-    s.service.storage = HttpStore.connect(f"http://127.0.0.1:{free_port()}", SERVICE_KEY, _username(s.ui_db))
+    dead_url = f"http://127.0.0.1:{free_port()}"
+    s.service.repository = HttpRepository.connect(dead_url, SERVICE_KEY, _username(s.ui_db))
     _, headers = s.user_key("hank")
     answer = s.ui.post("/api/chat", json={"messages": [{"role": "user", "content": "hi"}]}, headers=headers)
     assert answer.status_code == 503 and "CHATDASH_DB_API_URL" in answer.json()["detail"]
@@ -359,8 +360,8 @@ def test_three_processes_on_loopback(serve: Callable[..., Process], lm_url: str,
 
     data_engine = make_engine(data_url)  # the reply is stored in the data API's database
     try:
-        stored, count = store.list_messages(
-            data_engine, users.ensure_user(data_engine, "alice"), reply["conversation_id"]
+        stored, count = SqlRepository(data_engine).list_messages(
+            users.ensure_user(data_engine, "alice"), reply["conversation_id"]
         )
     finally:
         data_engine.dispose()
@@ -385,7 +386,7 @@ def test_idle_keep_alive_connections_outlive_a_proxys(serve: Callable[..., Proce
     default is 5 s), or a request sent as it closes one meets a reset. Idle 6 s, then reuse the socket."""
     import http.client
 
-    from chatdash.chat.api.app import KEEP_ALIVE_SECONDS
+    from chatdash.chat.app import KEEP_ALIVE_SECONDS
 
     assert KEEP_ALIVE_SECONDS > 60
     app = serve("db-api", {"CHATDASH_DATABASE_URL": f"sqlite:///{tmp_path / 'data.db'}"})

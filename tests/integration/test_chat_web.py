@@ -12,6 +12,7 @@ import time
 import tomllib
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from chatdash.errors import ModelUnavailable
@@ -380,3 +381,52 @@ def matches(path: str, glob: str) -> bool:
     """setuptools' package-data glob: ``*`` stays within one folder."""
     parts, pattern = path.split("/"), glob.split("/")
     return len(parts) == len(pattern) and all(map(fnmatch.fnmatchcase, parts, pattern))
+
+
+def test_a_too_long_message_is_refused_alike_on_every_edge(database: Database) -> None:
+    """One check (the service's), one message: the start page no longer cuts a first message silently."""
+    with api(database, "Fine.", session_secret="s" * 40, chat_max_message_chars=50) as a:
+        client = a.client
+        sign_up(client, "alice")
+        said = "a message may have at most 50 characters (this one has 51)"
+        token = csrf(client, "/c")
+        start = client.post("/c", data={"csrf": token, "content": "x" * 51}, follow_redirects=False)
+        assert start.status_code == 422 and said in start.text and "<html" in start.text
+        assert a.service.chats(1) == ([], 0)  # nothing stored, no chat made
+        chat_id, token = new_chat(client)
+        page = client.post(f"/c/{chat_id}/send", data={"csrf": token, "content": "x" * 51}, headers=HX)
+        assert page.status_code == 422 and said in page.text
+        _, headers = a.user_key("bob")
+        ask = {"messages": [{"role": "user", "content": "x" * 51}]}
+        api_answer = a.client.post("/api/chat", json=ask, headers=headers)
+        assert api_answer.status_code == 422 and api_answer.json()["detail"] == said
+        created = a.client.post("/chats", json={}, headers=headers).json()["id"]
+        for path, body in (
+            ("messages", {"role": "user", "content": "x" * 51}),
+            ("turns", {"content": "x" * 51}),
+        ):
+            refused = a.client.post(f"/chats/{created}/{path}", json=body, headers=headers)
+            assert refused.status_code == 422 and refused.json()["detail"] == said, path
+
+
+def test_an_unexpected_error_is_a_logged_500_never_a_422(
+    database: Database, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ValueError from a bug is not bad input: a 500 (JSON for APIs, a page for people), logged."""
+    with api(database, session_secret="s" * 40) as a:
+        _, headers = a.user_key("alice")
+
+        def broken(*_args: object, **_kwargs: object) -> None:
+            raise ValueError("a bug deep inside")
+
+        monkeypatch.setattr(a.service, "chats", broken)
+        client = TestClient(a.client.app, raise_server_exceptions=False)
+        with caplog.at_level("ERROR", logger="chatdash.chat.http_errors"):
+            answer = client.get("/chats", headers=headers)
+        assert answer.status_code == 500 and answer.json() == {"detail": "internal error"}
+        assert "a bug deep inside" not in answer.text
+        assert any(r.exc_info and "a bug deep inside" in str(r.exc_info[1]) for r in caplog.records)
+        sign_up(client, "bob")
+        page = client.get("/c")
+        assert page.status_code == 500 and "<html" in page.text and "Something went wrong" in page.text
+        assert "a bug deep inside" not in page.text

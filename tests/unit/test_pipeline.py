@@ -396,3 +396,14 @@ def test_the_models_spec_is_used_only_after_the_vocabulary_check(engine: Engine)
 def test_the_reply_step_cannot_be_skipped() -> None:
     with pytest.raises(PipelineError, match="not possible for llm"):
         Pipeline.from_dict({"steps": [{"type": "llm", "on_error": "skip"}]}, source="x.toml")
+
+
+def test_a_max_tokens_cap_lowers_the_files_value_and_never_raises_it() -> None:
+    for cap, sent in ((None, 256), (3, 3), (10_000, 256)):
+        provider = scripted("one two three four five")
+        ctx = RunContext(owner="a", message="hi", provider=provider, max_tokens=cap)
+        asyncio.run(load_pipeline("chat").complete(ctx))
+        assert provider.requests[0].options.max_tokens == sent, cap
+    provider = scripted("one two three")  # an explicit override is capped too
+    ctx = RunContext(owner="a", message="hi", provider=provider, llm_options={"max_tokens": 50}, max_tokens=2)
+    assert asyncio.run(load_pipeline("chat").complete(ctx)).text == "one two "

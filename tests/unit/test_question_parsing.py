@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
+from chatdash.errors import QueryError
 from chatdash.sales.dates import Span, parse_dates, says_all_time
 from chatdash.sales.question import QuerySpec, parse_question
 from chatdash.sales.vocabulary import Vocabulary
@@ -167,5 +168,5 @@ def test_spec_refuses_what_it_cannot_mean() -> None:
 def test_a_models_spec_is_checked_against_the_vocabulary() -> None:
     proposed = spec(categories=("office",), products=("laptops", "Chair"))
     assert proposed.validated(VOCABULARY) == spec(categories=("Office",), products=("Laptop", "Chair"))
-    with pytest.raises(ValueError, match="Tractor"):
+    with pytest.raises(QueryError, match="Tractor"):
         spec(products=("Tractor",)).validated(VOCABULARY)

@@ -61,10 +61,26 @@ def test_a_wrong_value_names_the_variable(
     assert expected in message
 
 
+def readme_settings() -> dict[str, str]:
+    """The README's settings table: variable name (without the prefix) -> its default cell."""
+    rows = re.findall(r"^\| `CHATDASH_([A-Z_]+)` \| ([^|]+) \|", README.read_text(), re.MULTILINE)
+    return {name: default.strip() for name, default in rows}
+
+
 def test_readme_documents_every_setting() -> None:
     """The README's settings table and the Settings class list the same names."""
-    text = README.read_text()
-    documented = set(re.findall(r"^\| `CHATDASH_([A-Z_]+)` \|", text, re.MULTILINE))
-    assert documented == {name.upper() for name in SETTING_FIELDS}
+    assert set(readme_settings()) == {name.upper() for name in SETTING_FIELDS}
     for name, field in Settings.model_fields.items():
         assert field.description, f"setting {name} has no docstring"
+
+
+def test_readme_defaults_are_the_settings_defaults() -> None:
+    """Each row's default is the Settings default: `value` as written, or "unset..." for None/empty."""
+    documented = readme_settings()
+    for name, field in Settings.model_fields.items():
+        default, cell = field.default, documented[name.upper()]
+        if default is None or default == "":
+            assert cell.startswith("unset"), f"CHATDASH_{name.upper()}: README says {cell}, Settings: unset"
+            continue
+        shown = f"{default:g}" if isinstance(default, float) else str(default)
+        assert cell == f"`{shown}`", f"CHATDASH_{name.upper()}: README says {cell}, Settings: {shown}"

@@ -47,15 +47,12 @@ import uvicorn
 from fastapi import FastAPI
 
 from chatdash.bench.timing import machine
-from chatdash.chat import ChatService, ProviderResponder
-from chatdash.chat.api import create_app
-from chatdash.chat.api.app import KEEP_ALIVE_SECONDS
-from chatdash.chat.responder import ReplyDone, ReplyRequest
+from chatdash.chat import ChatService, ProviderResponder, ReplyDone, ReplyRequest
+from chatdash.chat.app import KEEP_ALIVE_SECONDS, create_app
 from chatdash.config import Settings
 from chatdash.db.engine import make_engine
 from chatdash.db.migrate import upgrade
-from chatdash.llm import registry
-from chatdash.llm.provider import Provider
+from chatdash.llm import Provider, create
 
 PROMPT = "Say hello to the benchmark in a few words."
 RATE_LIMIT = "100000/second"
@@ -239,7 +236,7 @@ def run(
             for name in providers:
                 is_model = name != "scripted"
                 config = base.model_copy(update={"chat_max_tokens": model_max_tokens} if is_model else {})
-                provider = registry.create(name, config)
+                provider = create(name, config)
                 responder = TimedResponder(provider)
                 service = ChatService(engine, config, responder)
                 if not keys:

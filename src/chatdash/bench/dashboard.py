@@ -17,11 +17,22 @@ from chatdash.bench import naive
 from chatdash.bench.timing import machine, median, peak_rss_mib, time_runs
 from chatdash.db.engine import ensure_schema, make_engine
 from chatdash.db.migrate import upgrade
-from chatdash.sales import queries
-from chatdash.sales.generator import generate
-from chatdash.sales.loader import load_frames
-from chatdash.sales.periods import auto_granularity, bucket
-from chatdash.sales.types import Granularity, PeriodRevenue, SalesFilter, cents_to_decimal
+from chatdash.sales import (
+    Granularity,
+    PeriodRevenue,
+    SalesFilter,
+    auto_granularity,
+    bucket,
+    cents_to_decimal,
+    count_orders,
+    date_range,
+    generate,
+    key_metrics,
+    load_frames,
+    overview,
+    raw_rows,
+    revenue_over_time,
+)
 
 SEED = 42
 VIEWS = (
@@ -52,7 +63,7 @@ def _schema(rows: int) -> str:
 def prepare(engine: Engine, rows: int) -> float | None:
     """Migrate and (re)build the data unless it already holds ``rows`` orders; seconds spent."""
     upgrade(engine)
-    if queries.count_orders(engine) == rows:
+    if count_orders(engine) == rows:
         return None
     started = time.perf_counter()
     load_frames(engine, generate(rows, SEED), replace=True)
@@ -65,21 +76,21 @@ def ours(engine: Engine, granularity: Granularity | None = None) -> list[dict[st
     ``granularity`` None picks the dashboard's default for the range (days up to a quarter,
     weeks up to two years, months beyond).
     """
-    span = queries.date_range(engine)
+    span = date_range(engine)
     assert span is not None
     results = []
     for view in VIEWS:
         view = SalesFilter(view.start or span.start, view.end or span.end, view.categories)
         assert view.start and view.end
-        summary = queries.overview(engine, view)
+        summary = overview(engine, view)
         grain = granularity or auto_granularity(view.start, view.end)
         results.append(
             {
                 "metrics": summary.metrics,
                 "by_category": summary.by_category,
-                "series": queries.revenue_over_time(engine, view, grain),
+                "series": revenue_over_time(engine, view, grain),
                 "top_products": summary.top_products(10),
-                "first_page": queries.raw_rows(engine, view, limit=PAGE).rows,
+                "first_page": raw_rows(engine, view, limit=PAGE).rows,
             }
         )
     return results
@@ -186,7 +197,7 @@ def app_render_runs(engine: Engine, rows: int, repeat: int = APP_RENDER_REPEAT) 
     url = engine.url
     if url.get_backend_name() == "postgresql":
         url = url.update_query_dict({"options": f"-csearch_path={_schema(rows)}"})
-    expected = money(queries.key_metrics(engine).total_revenue)
+    expected = money(key_metrics(engine).total_revenue)
 
     def render() -> None:
         st.cache_data.clear()

@@ -24,10 +24,8 @@ import httpx
 from chatdash.bench import vectors
 from chatdash.bench.timing import machine
 from chatdash.config import Settings
-from chatdash.llm import Message
-from chatdash.llm.gguf import thread_count
+from chatdash.llm import Message, running_server, thread_count
 from chatdash.llm.providers.llamacpp import SAMPLING, LlamaCppProvider
-from chatdash.llm.server import running_server
 
 PROMPTS = [
     "Write a long story about a dragon who sells office chairs.",

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from chatdash.sales.types import (
+from chatdash.sales import (
     CategoryRevenue,
     KeyMetrics,
     PeriodRevenue,

@@ -20,7 +20,7 @@ import numpy as np
 from qdrant_client import QdrantClient
 
 from chatdash.config import Settings
-from chatdash.llm.embeddings import Embedder, get_embedder
+from chatdash.llm import Embedder, get_embedder
 from chatdash.memory import ChatMemory, Remembered, VectorStore
 
 USERS = 100

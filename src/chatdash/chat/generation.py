@@ -1,7 +1,7 @@
 """Replies owned by the server, not by the request that asked for them.
 
-A reply runs as an ``asyncio`` task registered under its message id. Its text is saved to the store
-(the database, or the data API) every ``PERSIST_EVERY`` seconds, so a page reloaded mid-reply shows
+A reply runs as an ``asyncio`` task registered under its message id. Its text is saved to the
+repository (the database, or the data API) every ``PERSIST_EVERY`` seconds, so a page reloaded mid-reply shows
 the partial text; any number of readers can ``follow`` it (each gets the text so far, then the new
 deltas), and leaving does not stop it. ``stop`` cancels the task, which closes the model's stream
 (the model really stops) and saves what was written with status ``stopped``.
@@ -24,8 +24,8 @@ from typing import Any
 
 import anyio.to_thread
 
+from chatdash.chat.repository import ChatRepository
 from chatdash.chat.responder import ReplyDone, ReplyRequest, Responder
-from chatdash.chat.storage import ChatStore
 from chatdash.errors import ChatdashError
 
 log = logging.getLogger(__name__)
@@ -94,9 +94,9 @@ class Generations:
     """The replies this process is writing, by message id."""
 
     def __init__(
-        self, storage: ChatStore, responder: Responder, *, persist_every: float = PERSIST_EVERY
+        self, repository: ChatRepository, responder: Responder, *, persist_every: float = PERSIST_EVERY
     ) -> None:
-        self.storage = storage
+        self.repository = repository
         self.responder = responder
         self.persist_every = persist_every
         self._running: dict[int, Generation] = {}
@@ -136,7 +136,8 @@ class Generations:
             await self.stop(message_id)
 
     async def _run(self, gen: Generation, request: ReplyRequest) -> None:
-        saves = _Saves(functools.partial(self.storage.save_reply, gen.user_id, gen.chat_id, gen.message_id))
+        save = functools.partial(self.repository.save_reply, gen.user_id, gen.chat_id, gen.message_id)
+        saves = _Saves(save)
         last_save = time.monotonic()
         try:
             async for item in self.responder.reply(request):

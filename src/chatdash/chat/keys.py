@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select, update
 
 from chatdash.db.engine import session_factory
 from chatdash.db.models import ApiKey, User
-from chatdash.errors import AuthError, NotFound
+from chatdash.errors import AuthError, InvalidInput, NotFound
 
 TOKEN_PREFIX = "cd_"
 PREFIX_CHARS = 10
@@ -37,7 +37,7 @@ def hash_token(token: str) -> str:
 def create_key(engine: Engine, user_id: int, name: str) -> NewKey:
     name = name.strip()
     if not name or len(name) > 100:
-        raise ValueError("a key name is 1-100 characters")
+        raise InvalidInput("a key name is 1-100 characters")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with session_factory(engine).begin() as session:
         if session.get(User, user_id) is None:

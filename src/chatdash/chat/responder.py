@@ -14,17 +14,15 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio.to_thread
 from sqlalchemy import Engine
 
 from chatdash.config import Settings
 from chatdash.errors import ChatdashError
-from chatdash.llm.provider import Provider
-from chatdash.llm.types import Message
-from chatdash.memory.chat import ChatMemory, Remembered
-from chatdash.memory.store import VectorStore
+from chatdash.llm import Message, Provider
+from chatdash.memory import ChatMemory, Remembered, VectorStore
 from chatdash.pipeline import Delta, Done, Pipeline, RunContext, Sources, load_pipeline
 
 log = logging.getLogger(__name__)
@@ -34,12 +32,13 @@ SYSTEM_PROMPT = "You are a helpful assistant. Answer briefly and accurately."
 
 @dataclass(frozen=True, slots=True)
 class ReplyRequest:
-    """What a reply answers: ``history`` is every kept turn in order, the newest user message last."""
+    """What a reply answers: ``history`` is every kept turn in order, the newest user message last.
+    ``max_tokens`` caps the reply (``CHATDASH_CHAT_MAX_TOKENS``); None leaves the pipeline's value."""
 
     user_id: int
     chat_id: str
     history: Sequence[Message]
-    max_tokens: int = 512
+    max_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +68,8 @@ class ProviderResponder:
 
     async def reply(self, request: ReplyRequest) -> AsyncIterator[str | ReplyDone]:
         messages = [Message.system(self.system_prompt), *request.history]
-        async with self.provider.stream(messages, max_tokens=request.max_tokens) as stream:
+        cap: dict[str, Any] = {} if request.max_tokens is None else {"max_tokens": request.max_tokens}
+        async with self.provider.stream(messages, **cap) as stream:
             async for delta in stream:
                 yield delta
             done = stream.completion
@@ -113,7 +113,7 @@ class PipelineResponder:
             engine=self.engine,
             memory=self.memory,
             settings=self.settings,
-            llm_options={"max_tokens": request.max_tokens},
+            max_tokens=request.max_tokens,
         )
         sources: tuple[str, ...] = ()
         async for event in self.pipeline.run(ctx):
@@ -148,7 +148,7 @@ class PipelineResponder:
 
 def default_responder(engine: Engine, settings: Settings) -> Responder:
     """The ``chat`` pipeline over the configured model, the sales data and the vector memory."""
-    from chatdash.llm.registry import get_provider
+    from chatdash.llm import get_provider
     from chatdash.memory import get_store
 
     try:

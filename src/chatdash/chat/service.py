@@ -1,15 +1,16 @@
 """``ChatService``: what the pages, the APIs and the CLI call to chat.
 
-It binds the database (users, API keys), a ``ChatStore`` for chats and messages (the same database,
-or the data API over HTTP in the split deployment: see ``chatdash.chat.storage``), a ``Responder``
-and the registry of running replies. ``send`` stores the user's message and an empty ``streaming``
-reply in one transaction, then starts the reply on the server and returns at once; callers
+It binds the database (users, API keys), a ``ChatRepository`` for chats and messages (the same
+database, or the data API over HTTP in the split deployment: see ``chatdash.chat.repository``), a
+``Responder`` and the registry of running replies. ``send`` stores the user's message and an empty
+``streaming`` reply in one transaction, then starts the reply on the server and returns at once; callers
 ``follow`` it (streaming), ``wait`` for it, ``stop`` it or ``retry`` it. A failed model call leaves
 both messages stored, the reply with status ``error`` and the error text, so the failure is visible
 and retryable.
 
-The CRUD helpers of ``store``, ``users`` and ``keys`` are re-exported as methods so callers hold one
-object; every method takes the acting ``user_id`` first.
+The repository, ``users`` and ``keys`` are reached through methods so callers hold one object; every
+method takes the acting ``user_id`` first. Input rules (a message's length, a title, a rating) are
+applied here, once, whichever edge the input came through (a page, an API, the data API, the CLI).
 """
 
 from __future__ import annotations
@@ -24,13 +25,19 @@ from sqlalchemy import Engine
 
 from chatdash.chat import keys, users
 from chatdash.chat.generation import Generation, Generations
+from chatdash.chat.repository import (
+    ChatRepository,
+    SqlRepository,
+    Turn,
+    check_rating,
+    clean_comment,
+    clean_title,
+)
 from chatdash.chat.responder import ReplyRequest, Responder, default_responder
-from chatdash.chat.storage import ChatStore, HttpStore, SqlStore
-from chatdash.chat.store import Turn
 from chatdash.config import Settings
 from chatdash.db.models import ApiKey, Chat, ChatMessage, Feedback, User
-from chatdash.errors import Conflict
-from chatdash.llm.types import Message
+from chatdash.errors import Conflict, InvalidInput
+from chatdash.llm import Message
 
 STORE_POLL_SECONDS = 1.0
 """How often a reply written by another process is read again while someone follows it."""
@@ -45,15 +52,15 @@ class ChatService:
         settings: Settings,
         responder: Responder | None = None,
         *,
-        storage: ChatStore | None = None,
+        repository: ChatRepository | None = None,
     ) -> None:
         self.engine = engine  # users and API keys, and the grounding steps' sales data
         self.settings = settings
-        self.storage: ChatStore = storage if storage is not None else SqlStore(engine)
+        self.repository: ChatRepository = repository if repository is not None else SqlRepository(engine)
         if responder is None:
             responder = default_responder(engine, settings)
         self.responder = responder
-        self.generations = Generations(self.storage, responder)
+        self.generations = Generations(self.repository, responder)
         self._starting: set[tuple[int, str | None]] = set()
 
     # -- users and keys ---------------------------------------------------------------------------
@@ -82,29 +89,36 @@ class ChatService:
         return keys.verify_key(self.engine, token)
 
     # -- chats and messages -----------------------------------------------------------------------
+    def check_message(self, text: str) -> None:
+        """``InvalidInput`` for a message longer than ``CHATDASH_CHAT_MAX_MESSAGE_CHARS``."""
+        limit = self.settings.chat_max_message_chars
+        if len(text) > limit:
+            raise InvalidInput(f"a message may have at most {limit} characters (this one has {len(text)})")
+
     def create_chat(self, user_id: int, title: str | None = None) -> Chat:
-        return self.storage.create_chat(user_id, title)
+        """A new chat; without a title (or a blank one) it takes one from its first message."""
+        return self.repository.create_chat(user_id, clean_title(title) if title and title.strip() else None)
 
     def chat(self, user_id: int, chat_id: str) -> Chat:
-        return self.storage.get_chat(user_id, chat_id)
+        return self.repository.get_chat(user_id, chat_id)
 
     def chats(self, user_id: int, *, skip: int = 0, limit: int = 50) -> tuple[list[Chat], int]:
-        return self.storage.list_chats(user_id, skip=skip, limit=limit)
+        return self.repository.list_chats(user_id, skip=skip, limit=limit)
 
     def rename_chat(self, user_id: int, chat_id: str, title: str) -> Chat:
-        return self.storage.rename_chat(user_id, chat_id, title)
+        return self.repository.rename_chat(user_id, chat_id, clean_title(title))
 
     async def delete_chat(self, user_id: int, chat_id: str) -> None:
-        messages, _ = await anyio.to_thread.run_sync(self.storage.list_messages, user_id, chat_id)
+        messages, _ = await anyio.to_thread.run_sync(self.repository.list_messages, user_id, chat_id)
         for message in messages:
             await self.generations.stop(message.id)
-        await anyio.to_thread.run_sync(self.storage.delete_chat, user_id, chat_id)
+        await anyio.to_thread.run_sync(self.repository.delete_chat, user_id, chat_id)
 
     def messages(
         self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
     ) -> tuple[list[ChatMessage], int]:
         """The chat's messages in order; a reply still being written here shows its latest text."""
-        messages, count = self.storage.list_messages(user_id, chat_id, skip=skip, limit=limit)
+        messages, count = self.repository.list_messages(user_id, chat_id, skip=skip, limit=limit)
         for message in messages:
             gen = self.generations.get(message.id)
             if gen is not None and not gen.finished:
@@ -112,7 +126,7 @@ class ChatService:
         return messages, count
 
     def message(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
-        message = self.storage.get_message(user_id, chat_id, message_id)
+        message = self.repository.get_message(user_id, chat_id, message_id)
         gen = self.generations.get(message.id)
         if gen is not None and not gen.finished:
             message.content = gen.text
@@ -120,31 +134,36 @@ class ChatService:
 
     def add_message(self, user_id: int, chat_id: str, role: str, content: str) -> ChatMessage:
         """Store a message as given (the data API's "add message"); no reply is generated."""
-        return self.storage.add_message(user_id, chat_id, role, content)
+        self.check_message(content)
+        return self.repository.add_message(user_id, chat_id, role, content)
 
     def add_turn(self, user_id: int, chat_id: str, text: str) -> Turn:
         """Store the user's message and an empty ``streaming`` reply for a writer elsewhere (the data
         API's side of ``send``: the ui that called it writes the reply)."""
-        return self.storage.start_turn(user_id, chat_id, text)
+        self.check_message(text)
+        return self.repository.start_turn(user_id, chat_id, text)
+
+    def reset_turn(self, user_id: int, chat_id: str, message_id: int) -> Turn:
+        """Make a reply ``streaming`` and empty again for a writer elsewhere (the data API's side of
+        ``retry``), with the history it answers."""
+        return self.repository.reset_reply(user_id, chat_id, message_id)
 
     def update_reply(
         self, user_id: int, chat_id: str, message_id: int, changes: dict[str, object]
     ) -> ChatMessage:
         """Change the given fields of a reply (its writer saving text, status, usage, sources)."""
-        from chatdash.chat import store  # the data API's own database: never over HTTP
-
-        if not isinstance(self.storage, SqlStore):
-            raise ValueError("replies are updated where the chats are stored, not through a ui")
-        return store.update_reply(self.storage.engine, user_id, chat_id, message_id, changes)
+        return self.repository.update_reply(user_id, chat_id, message_id, changes)
 
     def feedback(
         self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None = None
     ) -> Feedback:
-        return self.storage.set_feedback(user_id, chat_id, message_id, rating, comment)
+        return self.repository.set_feedback(
+            user_id, chat_id, message_id, check_rating(rating), clean_comment(comment)
+        )
 
     def chat_feedback(self, user_id: int, chat_id: str) -> dict[int, Feedback]:
         """The user's feedback on the chat's replies, by message id (shown again on the page)."""
-        return self.storage.chat_feedback(user_id, chat_id)
+        return self.repository.chat_feedback(user_id, chat_id)
 
     # -- replies ----------------------------------------------------------------------------------
     async def send(
@@ -156,26 +175,21 @@ class ChatService:
 
         The storing is one transaction (or, in the split deployment, the data API's requests) in one
         worker thread, so the event loop never waits on the database on the way to the first token."""
+        for content in (*(m.content for m in earlier), text):
+            self.check_message(content)
         with self._reserved(user_id, chat_id):
             pairs = [(m.role, m.content) for m in earlier]
-            turn = await anyio.to_thread.run_sync(self.storage.start_turn, user_id, chat_id, text, pairs)
+            turn = await anyio.to_thread.run_sync(self.repository.start_turn, user_id, chat_id, text, pairs)
             return turn.reply, self._start(user_id, turn.chat_id, turn.reply, turn.history)
 
     async def retry(self, user_id: int, chat_id: str, message_id: int) -> tuple[ChatMessage, Generation]:
         """Write a failed or stopped reply again, from the same history."""
         with self._reserved(user_id, chat_id):
-            current = await anyio.to_thread.run_sync(self.storage.get_message, user_id, chat_id, message_id)
-            if current.status == "streaming" or self.generations.get(message_id) is not None:
+            running = self.generations.get(message_id)  # still ending here: its record is not yet free
+            if running is not None and running.user_id == user_id:
                 raise Conflict("this reply is still being written; stop it before retrying")
-            if current.role != "assistant":
-                raise ValueError("only a reply can be retried")
-
-            def reset() -> tuple[ChatMessage, list[ChatMessage]]:
-                reply = self.storage.reset_reply(user_id, chat_id, message_id)
-                return reply, self.storage.history_before(user_id, chat_id, reply.position)
-
-            reply, history = await anyio.to_thread.run_sync(reset)
-            return reply, self._start(user_id, chat_id, reply, history)
+            turn = await anyio.to_thread.run_sync(self.repository.reset_reply, user_id, chat_id, message_id)
+            return turn.reply, self._start(user_id, chat_id, turn.reply, turn.history)
 
     @contextlib.contextmanager
     def _reserved(self, user_id: int, chat_id: str | None) -> Iterator[None]:
@@ -195,10 +209,10 @@ class ChatService:
     async def stop(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
         """Stop a reply being written (the model stops too); it keeps its text with status ``stopped``."""
         await anyio.to_thread.run_sync(
-            self.storage.get_message, user_id, chat_id, message_id
+            self.repository.get_message, user_id, chat_id, message_id
         )  # ownership first
         await self.generations.stop(message_id)
-        return await anyio.to_thread.run_sync(self.storage.get_message, user_id, chat_id, message_id)
+        return await anyio.to_thread.run_sync(self.repository.get_message, user_id, chat_id, message_id)
 
     async def follow(self, user_id: int, chat_id: str, message_id: int) -> AsyncIterator[str]:
         """Deltas of a reply: its text so far, then new text until it has ended and been saved
@@ -208,7 +222,7 @@ class ChatService:
         ``STORE_POLL_SECONDS``, as its writer saves it; after ``LLM_TIMEOUT`` + 60 s without a change
         (its writer is gone: see ``close_abandoned``) this ends with the reply still ``streaming``."""
         gen = self.generations.get(message_id)  # before the read: a reply ending in between is read whole
-        message = await anyio.to_thread.run_sync(self.storage.get_message, user_id, chat_id, message_id)
+        message = await anyio.to_thread.run_sync(self.repository.get_message, user_id, chat_id, message_id)
         if gen is None:
             async for delta in self._follow_stored(message, user_id):
                 yield delta
@@ -229,7 +243,7 @@ class ChatService:
             if self.generations.get(message.id) is not None:
                 return  # written here now (a retry): the caller reads it afresh
             message = await anyio.to_thread.run_sync(
-                self.storage.get_message, user_id, message.chat_id, message.id
+                self.repository.get_message, user_id, message.chat_id, message.id
             )
             if message.content != sent:
                 if not message.content.startswith(sent):
@@ -253,12 +267,11 @@ class ChatService:
         half second once tokens flow, and the first token comes within ``LLM_TIMEOUT``, so a reply with
         no save for ``LLM_TIMEOUT`` + 60 s has no writer anywhere, whatever the number of replicas."""
         grace = dt.timedelta(seconds=self.settings.llm_timeout + 60)
-        return self.storage.close_abandoned(grace)
+        return self.repository.close_abandoned(grace)
 
     async def aclose(self) -> None:
         await self.generations.shutdown()
-        if isinstance(self.storage, HttpStore):
-            self.storage.close()
+        self.repository.close()
 
 
 def _as_messages(rows: Sequence[ChatMessage]) -> list[Message]:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chatdash.db.engine import session_factory
 from chatdash.db.models import User
-from chatdash.errors import AuthError, Conflict
+from chatdash.errors import AuthError, Conflict, InvalidInput
 
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[\w.@+-]{1,64}$")
@@ -24,10 +24,10 @@ MIN_PASSWORD = 8
 
 
 def check_username(username: str) -> str:
-    """The username stripped, or ``ValueError`` saying what a username may contain."""
+    """The username stripped, or ``InvalidInput`` saying what a username may contain."""
     username = username.strip()
     if not _USERNAME.match(username):
-        raise ValueError("a username is 1-64 letters, digits or . @ + - _ (no spaces)")
+        raise InvalidInput("a username is 1-64 letters, digits or . @ + - _ (no spaces)")
     return username
 
 
@@ -35,7 +35,7 @@ def create_user(engine: Engine, username: str, password: str | None) -> User:
     """A new account; ``password=None`` only for ``open`` mode. The very first account is admin."""
     username = check_username(username)
     if password is not None and len(password) < MIN_PASSWORD:
-        raise ValueError(f"a password needs at least {MIN_PASSWORD} characters")
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
     with session_factory(engine).begin() as session:
         first = session.scalar(select(func.count()).select_from(User)) == 0
         user = User(

@@ -9,8 +9,7 @@ from chatdash.cli.common import console, edge, engine
 from chatdash.cli.data import load_with_progress, summary_line
 from chatdash.db.engine import redacted_url
 from chatdash.db.migrate import upgrade
-from chatdash.sales.generator import generate
-from chatdash.sales.queries import count_orders
+from chatdash.sales import count_orders, generate
 
 app = typer.Typer(
     name="chatdash",

@@ -14,11 +14,15 @@ from sqlalchemy import Engine
 from chatdash.cli.common import console, edge, engine
 from chatdash.db.engine import redacted_url
 from chatdash.db.migrate import upgrade
-from chatdash.sales import stats as sales_stats
-from chatdash.sales.files import read_file, write_file
-from chatdash.sales.generator import generate
-from chatdash.sales.loader import load_frames, next_order_id
-from chatdash.sales.types import LoadSummary
+from chatdash.sales import (
+    LoadSummary,
+    collect_stats,
+    generate,
+    load_frames,
+    next_order_id,
+    read_file,
+    write_file,
+)
 
 app = typer.Typer(help="Sales data: generate, load, inspect.", no_args_is_help=True)
 
@@ -116,7 +120,7 @@ def load_command(
 def stats_command() -> None:
     """What the database holds: rows, dates, categories, revenue, rollup health."""
     db = engine()
-    info = sales_stats.collect(db)
+    info = collect_stats(db)
     table = Table(show_header=False, box=None)
     span = f"{info.date_range.start} .. {info.date_range.end}" if info.date_range else "-"
     rollup = (

@@ -20,14 +20,15 @@ def serve(
 
     Point other chatdash processes at it with CHATDASH_LLM_BASE_URL=http://HOST:PORT/v1.
     """
-    from chatdash.llm import gguf, server
+    from chatdash.llm import model_path, thread_count
+    from chatdash.llm import serve as serve_model
 
     settings = get_settings()
-    path = gguf.model_path(settings)
+    path = model_path(settings)
     console.print(
         f"serving {settings.llm_model} ({path.name}) at http://{host}:{port}/v1 - context "
-        f"{settings.llm_context} tokens, {gguf.thread_count(settings)} threads, "
+        f"{settings.llm_context} tokens, {thread_count(settings)} threads, "
         f"{'API key required' if settings.llm_api_key else 'no API key'}; Ctrl-C stops",
         highlight=False,
     )
-    server.serve(settings, host=host, port=port)
+    serve_model(settings, host=host, port=port)

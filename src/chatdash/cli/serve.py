@@ -1,6 +1,6 @@
 """`chatdash serve`: the chat app and its APIs under uvicorn.
 
-``--role`` picks what this process serves (see ``chatdash.chat.api.app``), so the published split
+``--role`` picks what this process serves (see ``chatdash.chat.app``), so the published split
 deployment (a data API on 8001, a UI on 8000) and the single process run the same code.
 """
 
@@ -23,8 +23,7 @@ def serve(
     """Serve the chat app and its APIs (OpenAPI docs at /docs) until interrupted."""
     import uvicorn
 
-    from chatdash.chat.api import create_app
-    from chatdash.chat.api.app import KEEP_ALIVE_SECONDS, ROLES
+    from chatdash.chat.app import KEEP_ALIVE_SECONDS, ROLES, create_app
     from chatdash.db.engine import get_engine
     from chatdash.db.migrate import upgrade
 

@@ -26,8 +26,7 @@ from chatdash.config import get_settings
 from chatdash.dashboard import state
 from chatdash.db.engine import get_engine
 from chatdash.errors import ChatdashError, ConfigError, DatabaseUnavailable, NotInitialized
-from chatdash.sales import SalesRecord
-from chatdash.sales.frame import FILE_COLUMNS
+from chatdash.sales import FILE_COLUMNS, SalesRecord
 
 PATH = "/export/sales.csv"
 """Where the download lives, under the server's base path."""

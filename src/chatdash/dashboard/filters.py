@@ -15,8 +15,7 @@ from collections.abc import Sequence
 import streamlit as st
 
 from chatdash.dashboard import data, state
-from chatdash.sales import GRANULARITIES, DateRange, Granularity
-from chatdash.sales.periods import auto_granularity
+from chatdash.sales import GRANULARITIES, DateRange, Granularity, auto_granularity
 
 DATES = "dates"
 CATEGORIES = "categories"

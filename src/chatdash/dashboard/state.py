@@ -17,8 +17,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from chatdash.sales import GRANULARITIES, DateRange, Granularity, SalesFilter
-from chatdash.sales.periods import auto_granularity
+from chatdash.sales import GRANULARITIES, DateRange, Granularity, SalesFilter, auto_granularity
 
 CHARTS: dict[str, str] = {
     "time": "Revenue over time",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from qdrant_client import models
 
-from chatdash.llm.types import Role
+from chatdash.llm import Role
 from chatdash.memory.store import VectorStore, field_is, point_id
 
 

@@ -35,7 +35,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from chatdash.config import Settings, get_settings
 from chatdash.errors import MemoryStoreError
-from chatdash.llm.embeddings import Embedder, get_embedder
+from chatdash.llm import Embedder, get_embedder
 
 EVERYONE = "*"
 """Owner of shared points (company documents): searches by any user include them. Never a user id."""

@@ -20,11 +20,11 @@ still leaves its timing records. Steps (``retrieve``, ``sales_query``, ``templat
 registered with ``register_step``, the same way outside steps are.
 """
 
+from chatdash.errors import PipelineError
 from chatdash.pipeline.context import RunContext, State
 from chatdash.pipeline.engine import Pipeline, PipelineResult, load_pipeline
 from chatdash.pipeline.events import Delta, Done, Event, Sources, SpanRecord
 from chatdash.pipeline.registry import (
-    PipelineError,
     Step,
     StepOptions,
     register_step,

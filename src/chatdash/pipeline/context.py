@@ -9,13 +9,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from chatdash.config import Settings, get_settings
-from chatdash.llm.provider import Provider
-from chatdash.llm.types import Completion, Message
-from chatdash.memory.chat import Recalled
-from chatdash.memory.documents import Passage
-from chatdash.memory.store import VectorStore
-from chatdash.sales.answer import SalesAnswer
-from chatdash.sales.question import QuerySpec
+from chatdash.llm import Completion, Message, Provider
+from chatdash.memory import Passage, Recalled, VectorStore
+from chatdash.sales import QuerySpec, SalesAnswer
 
 
 @dataclass(frozen=True)
@@ -25,8 +21,10 @@ class RunContext:
     ``owner`` scopes every memory and document read: steps never see another user's points.
     ``history`` holds the chat's earlier turns, oldest first, without ``message`` (the new user
     message); the provider trims it to the context window. ``engine`` None skips sales questions,
-    ``memory`` None skips retrieval. ``llm_options`` override the pipeline file's generation
-    options for this run (e.g. ``{"max_tokens": 64}``); unknown names are refused.
+    ``memory`` None skips retrieval. ``llm_options`` deliberately override the pipeline file's
+    generation options for this run (a test-bed variant, a fixed seed); unknown names are refused.
+    ``max_tokens`` caps every ``llm`` step of the run after that: it lowers the file's value, never
+    raises it (the chat passes ``CHATDASH_CHAT_MAX_TOKENS`` here, not as an override).
     """
 
     owner: str
@@ -38,6 +36,7 @@ class RunContext:
     memory: VectorStore | None = None
     settings: Settings = field(default_factory=get_settings)
     llm_options: Mapping[str, Any] = field(default_factory=dict)
+    max_tokens: int | None = None
 
 
 @dataclass

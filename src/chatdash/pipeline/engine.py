@@ -32,11 +32,11 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from chatdash.errors import ChatdashError
-from chatdash.llm.types import Completion
+from chatdash.errors import ChatdashError, PipelineError
+from chatdash.llm import Completion
 from chatdash.pipeline.context import RunContext, State
 from chatdash.pipeline.events import Delta, Done, Event, Sources, SpanRecord
-from chatdash.pipeline.registry import PipelineError, Step, step_class, step_types
+from chatdash.pipeline.registry import Step, step_class, step_types
 
 _TOP_LEVEL = {"name", "description", "steps"}
 

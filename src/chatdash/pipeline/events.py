@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from chatdash.llm.types import Completion, Usage
-from chatdash.memory.chat import Recalled
-from chatdash.memory.documents import Passage
-from chatdash.sales.answer import SalesAnswer
+from chatdash.llm import Completion, Usage
+from chatdash.memory import Passage, Recalled
+from chatdash.sales import SalesAnswer
 
 
 @dataclass(frozen=True, slots=True)

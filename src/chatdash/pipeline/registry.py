@@ -14,13 +14,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from chatdash.errors import ConfigError
 from chatdash.pipeline.context import RunContext, State
-
-
-class PipelineError(ConfigError):
-    """A pipeline file that cannot be used: unreadable TOML, an unknown step type or option, a bad
-    value. The message names the file and the step."""
 
 
 class StepOptions(BaseModel):

@@ -1,5 +1,17 @@
-"""The sales data and its one query layer, shared by the dashboard, the chat and the test bed."""
+"""The sales data and its one query layer, shared by the dashboard, the chat and the test bed.
 
+Code outside this package imports only the names in ``__all__`` (``tests/unit/test_architecture.py``
+checks it): the queries and their typed results, the generator and the loader, the question reader
+(``parse_question`` -> ``QuerySpec``) and the answer built from the query result (``answer`` ->
+``SalesAnswer``).
+"""
+
+from chatdash.sales.answer import SalesAnswer, answer
+from chatdash.sales.files import read_file, write_file
+from chatdash.sales.frame import FILE_COLUMNS
+from chatdash.sales.generator import generate
+from chatdash.sales.loader import load_frames, next_order_id
+from chatdash.sales.periods import auto_granularity, bucket
 from chatdash.sales.queries import (
     categories,
     count_orders,
@@ -13,6 +25,8 @@ from chatdash.sales.queries import (
     revenue_over_time,
     top_products,
 )
+from chatdash.sales.question import QuerySpec, parse_question
+from chatdash.sales.stats import SalesStats, collect_stats
 from chatdash.sales.types import (
     GRANULARITIES,
     CategoryRevenue,
@@ -27,9 +41,13 @@ from chatdash.sales.types import (
     RowsPage,
     SalesFilter,
     SalesRecord,
+    average,
+    cents_to_decimal,
 )
+from chatdash.sales.vocabulary import Vocabulary, load_vocabulary
 
 __all__ = [
+    "FILE_COLUMNS",
     "GRANULARITIES",
     "CategoryRevenue",
     "DateRange",
@@ -39,19 +57,36 @@ __all__ = [
     "Overview",
     "PeriodRevenue",
     "ProductRevenue",
+    "QuerySpec",
     "RowCursor",
     "RowsPage",
+    "SalesAnswer",
     "SalesFilter",
     "SalesRecord",
+    "SalesStats",
+    "Vocabulary",
+    "answer",
+    "auto_granularity",
+    "average",
+    "bucket",
     "categories",
+    "cents_to_decimal",
+    "collect_stats",
     "count_orders",
     "date_range",
+    "generate",
     "iter_rows",
     "key_metrics",
+    "load_frames",
+    "load_vocabulary",
+    "next_order_id",
     "overview",
+    "parse_question",
     "product_names",
     "raw_rows",
+    "read_file",
     "revenue_by_category",
     "revenue_over_time",
     "top_products",
+    "write_file",
 ]

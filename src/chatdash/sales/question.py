@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from chatdash.errors import QueryError
 from chatdash.sales.dates import NUMBERS, parse_dates, says_all_time
 from chatdash.sales.vocabulary import Vocabulary
 
@@ -53,12 +54,12 @@ class QuerySpec(BaseModel):
         return self
 
     def validated(self, vocabulary: Vocabulary) -> QuerySpec:
-        """This spec with names in the table's spelling; ``ValueError`` naming any unknown one."""
+        """This spec with names in the table's spelling; ``QueryError`` naming any unknown one."""
         categories = [(name, vocabulary.canonical_category(name)) for name in self.categories]
         products = [(name, vocabulary.canonical_product(name)) for name in self.products]
         unknown = [name for name, found in [*categories, *products] if found is None]
         if unknown:
-            raise ValueError(f"not in the sales data: {', '.join(unknown)}")
+            raise QueryError(f"not in the sales data: {', '.join(unknown)}")
         return self.model_copy(
             update={
                 "categories": tuple(dict.fromkeys(found for _, found in categories if found)),

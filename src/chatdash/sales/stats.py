@@ -29,7 +29,7 @@ class SalesStats:
         return self.rows == self.rollup_orders
 
 
-def collect(engine: Engine) -> SalesStats:
+def collect_stats(engine: Engine) -> SalesStats:
     with translate_errors(engine), engine.connect() as conn:
         rows = conn.execute(select(func.count()).select_from(SalesRow)).scalar_one()
         rollup_rows = conn.execute(select(func.count()).select_from(SalesDaily)).scalar_one()

@@ -1,5 +1,4 @@
-"""The HTTP edge of the chat: the data API (``/chats``), ``POST /api/chat`` and health checks."""
+"""The HTTP APIs of the chat: the data API (``/chats``), ``POST /api/chat`` and health checks.
 
-from chatdash.chat.api.app import Role, create_app
-
-__all__ = ["Role", "create_app"]
+The app that serves them (with the web pages) is assembled in ``chatdash.chat.app``.
+"""

@@ -14,10 +14,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from chatdash.chat.api.deps import ServiceDep, SettingsDep, UserIdDep
 from chatdash.chat.api.schemas import (
     ChatCreate,
     ChatPublic,
@@ -32,28 +30,13 @@ from chatdash.chat.api.schemas import (
     TurnCreate,
     TurnPublic,
 )
-from chatdash.config import Settings
+from chatdash.chat.deps import ServiceDep, UserIdDep
+from chatdash.chat.repository import Turn
 
 router = APIRouter(prefix="/chats", tags=["chats"])
 
 Skip = Annotated[int, Query(ge=0, description="Items to skip")]
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (1-200)")]
-
-
-def check_length(settings: Settings, content: str, loc: tuple[str | int, ...]) -> None:
-    """A message longer than CHATDASH_CHAT_MAX_MESSAGE_CHARS gets FastAPI's own 422 shape."""
-    if len(content) > settings.chat_max_message_chars:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "string_too_long",
-                    "loc": loc,
-                    "msg": f"a message may have at most {settings.chat_max_message_chars} characters "
-                    f"(this one has {len(content)})",
-                    "input": None,
-                }
-            ]
-        )
 
 
 @router.get("", response_model=ChatsPublic)
@@ -95,25 +78,30 @@ def list_messages(
 
 
 @router.post("/{chat_id}/messages", response_model=MessagePublic, status_code=201)
-def add_message(
-    chat_id: str, body: MessageCreate, service: ServiceDep, settings: SettingsDep, user_id: UserIdDep
-) -> MessagePublic:
+def add_message(chat_id: str, body: MessageCreate, service: ServiceDep, user_id: UserIdDep) -> MessagePublic:
     """Store a message at the end of the chat, as given; no reply is generated (use ``/api/chat``)."""
-    check_length(settings, body.content, ("body", "content"))
     return MessagePublic.model_validate(service.add_message(user_id, chat_id, body.role, body.content))
 
 
 @router.post("/{chat_id}/turns", response_model=TurnPublic, status_code=201)
-def add_turn(
-    chat_id: str, body: TurnCreate, service: ServiceDep, settings: SettingsDep, user_id: UserIdDep
-) -> TurnPublic:
+def add_turn(chat_id: str, body: TurnCreate, service: ServiceDep, user_id: UserIdDep) -> TurnPublic:
     """Store the user's message and an empty ``streaming`` reply after it, in one transaction, and give
     the history that reply answers; the caller writes the reply (``PATCH .../messages/{mid}``). No reply
     is generated here."""
-    check_length(settings, body.content, ("body", "content"))
-    turn = service.add_turn(user_id, chat_id, body.content)
+    return _turn(service.add_turn(user_id, chat_id, body.content))
+
+
+@router.post("/{chat_id}/messages/{message_id}/reset", response_model=TurnPublic)
+def reset_reply(chat_id: str, message_id: int, service: ServiceDep, user_id: UserIdDep) -> TurnPublic:
+    """Make a failed or stopped reply ``streaming`` and empty again, and give the history it answers;
+    the caller writes it again (``PATCH .../messages/{mid}``). 409 while it is being written. Nothing is
+    generated here (``.../retry`` does that)."""
+    return _turn(service.reset_turn(user_id, chat_id, message_id))
+
+
+def _turn(turn: Turn) -> TurnPublic:
     return TurnPublic(
-        message=MessagePublic.model_validate(turn.message),
+        message=MessagePublic.model_validate(turn.history[-1]) if turn.history else None,
         reply=MessagePublic.model_validate(turn.reply),
         history=[MessagePublic.model_validate(m) for m in turn.history],
     )

@@ -22,12 +22,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from chatdash.chat.api.chats import check_length
-from chatdash.chat.api.deps import LimitedKeyDep, ServiceDep, SettingsDep
-from chatdash.chat.api.errors import error_response, status_for
 from chatdash.chat.api.schemas import ChatReply, ChatRequest, MessageBase, Usage
+from chatdash.chat.deps import LimitedKeyDep, ServiceDep, SettingsDep
 from chatdash.chat.generation import Generation
-from chatdash.llm.types import Message
+from chatdash.chat.http_errors import error_response, status_for
+from chatdash.llm import Message
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -60,9 +59,6 @@ async def chat(
                 }
             ]
         )
-    for index, message in enumerate(body.messages):
-        check_length(settings, message.content, ("body", "messages", index, "content"))
-
     user_id = key.user_id
     *earlier, last = body.messages
     if body.conversation_id:  # the stored chat is the history: only the last message is new

@@ -79,9 +79,9 @@ async def _check_llm(settings: Settings) -> None:
             answer = await client.get(settings.llm_base_url.rstrip("/") + "/models", headers=headers)
             answer.raise_for_status()
         return
-    from chatdash.llm import gguf  # only the embedded mode needs llama.cpp importable
+    from chatdash.llm import model_path  # only the embedded mode needs llama.cpp importable
 
-    await asyncio.to_thread(gguf.model_path, settings)
+    await asyncio.to_thread(model_path, settings)
 
 
 async def _check_vectors(settings: Settings) -> None:

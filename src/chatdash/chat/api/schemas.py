@@ -1,8 +1,8 @@
 """Request and response bodies, named ``ThingBase / ThingCreate / ThingUpdate / ThingPublic``.
 
 Validation happens here so a bad request gets a 422 that names the field and the problem before any
-service code runs. Bounds that come from settings (message length, message count) are checked in the
-routes, which know the settings, and reported in the same 422 shape.
+service code runs. Rules that come from settings are the service's (a message's length: one check,
+one message, whatever the edge) or the route's that owns them (the message count of ``/api/chat``).
 """
 
 from __future__ import annotations
@@ -92,7 +92,8 @@ class TurnCreate(BaseModel):
 
 
 class TurnPublic(BaseModel):
-    message: MessagePublic
+    message: MessagePublic | None
+    """The user's message the reply answers (the newest of ``history``; None when there is none)."""
     reply: MessagePublic
     history: list[MessagePublic]
     """The turns the reply answers, oldest first, ending with ``message``: what its writer sends the model."""

@@ -1,6 +1,6 @@
 """Errors on the pages as HTML: a page with the message and a way back, or for htmx a note in ``#flash``.
 
-``chatdash.chat.api.errors`` answers JSON for the whole app; ``install`` puts these handlers in front of
+``chatdash.chat.http_errors`` answers JSON for the whole app; ``install`` puts these handlers in front of
 it. They answer only requests for pages and hand the rest (``/api``, ``/chats``, health, docs) back to the
 JSON handlers, so one app serves both shapes. The status codes are the API's (404 for another user's
 chat, 409, 422 for bad input, 429 ...), and a person never sees a stack trace.
@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from chatdash.chat.api import errors
+from chatdash.chat import http_errors
 from chatdash.chat.web import pages, session
 from chatdash.errors import ChatdashError, RateLimited
 
@@ -52,13 +52,19 @@ def error_page(
 
 
 async def on_error(request: Request, exc: Exception) -> Response:
-    """A chatdash error, or a ``ValueError`` for bad input (422)."""
+    """A chatdash error, with the API's status for its type."""
     if not is_page(request):
-        return errors.error_response(exc)
-    status = 422 if isinstance(exc, ValueError) else errors.status_for(exc)
-    message = str(exc) if status < 500 or isinstance(exc, ChatdashError) else "Something went wrong."
-    headers = errors.rate_headers(exc) if isinstance(exc, RateLimited) else {}
-    return error_page(request, status, message, headers)
+        return http_errors.error_response(exc)
+    headers = http_errors.rate_headers(exc) if isinstance(exc, RateLimited) else {}
+    return error_page(request, http_errors.status_for(exc), str(exc), headers)
+
+
+async def on_unexpected_error(request: Request, exc: Exception) -> Response:
+    """A bug: logged, and a page that says so without the details."""
+    response = await http_errors.on_unexpected_error(request, exc)
+    if not is_page(request):
+        return response
+    return error_page(request, 500, "Something went wrong on our side; it has been logged. Try again.")
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -80,6 +86,6 @@ async def on_invalid_form(request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ChatdashError, on_error)
-    app.add_exception_handler(ValueError, on_error)
+    app.add_exception_handler(Exception, on_unexpected_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_invalid_form)

@@ -21,12 +21,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from chatdash.chat.api.deps import ServiceDep, SettingsDep
+from chatdash.chat.deps import ServiceDep, SettingsDep
 from chatdash.chat.ratelimit import RateLimiter
 from chatdash.chat.web import session
 from chatdash.chat.web.render import markdown
 from chatdash.db.models import Chat, ChatMessage, Feedback
-from chatdash.errors import ChatdashError
+from chatdash.errors import AuthError, Conflict, InvalidInput, RateLimited
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")  # autoescapes by default
 templates.env.filters["markdown"] = markdown
@@ -115,8 +115,8 @@ def sign_in(
             user = service.sign_up(username, password)
         else:
             user = service.sign_in(username, password)
-    except (ChatdashError, ValueError) as exc:
-        status = 429 if "rate limit" in str(exc) else 400
+    except (InvalidInput, AuthError, Conflict, RateLimited) as exc:  # the form's own problems
+        status = 429 if isinstance(exc, RateLimited) else 400
         return page(request, "signin.html", status, open_mode=settings.auth == "open", error=str(exc))
     request.session.clear()  # a new session id for the new identity
     request.session.update(user_id=user.id, username=user.username)
@@ -141,7 +141,7 @@ async def new_chat(
     request: Request, service: ServiceDep, user_id: UserDep, csrf: Csrf, content: Annotated[str, Form()] = ""
 ) -> Response:
     session.check_csrf(request, csrf)
-    text = content.strip()[: service.settings.chat_max_message_chars]
+    text = content.strip()
     if not text:
         return back(f"/c/{(await run_in_threadpool(service.create_chat, user_id)).id}")
     reply, _ = await service.send(user_id, None, text)  # the chat and its first turn in one transaction
@@ -181,8 +181,6 @@ async def send(
     text = content.strip()
     if not text:
         return Response(status_code=204) if is_htmx(request) else back(f"/c/{chat_id}")
-    if len(text) > service.settings.chat_max_message_chars:
-        raise ValueError(f"a message may have at most {service.settings.chat_max_message_chars} characters")
     reply, _ = await service.send(user_id, chat_id, text)
     if not is_htmx(request):
         return back(f"/c/{chat_id}#m{reply.id}")

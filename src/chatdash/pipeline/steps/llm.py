@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from chatdash.llm.types import Message, Options
+from chatdash.llm import Message, Options
 from chatdash.pipeline.context import RunContext, State
 from chatdash.pipeline.registry import Step, StepOptions
 
@@ -46,7 +46,11 @@ class LLMStep(Step):
         assert isinstance(self.options, LLMOptions)
         messages = state.messages or [*ctx.history, Message.user(ctx.message)]
         provider = ctx.provider
-        async with provider.stream(messages, self.options.generation(), **dict(ctx.llm_options)) as stream:
+        # The file's options, then this run's explicit overrides, then the cap on max_tokens.
+        options = provider.options(self.options.generation(), ctx.llm_options)
+        if ctx.max_tokens is not None and options.max_tokens > ctx.max_tokens:
+            options = options.model_copy(update={"max_tokens": ctx.max_tokens})
+        async with provider.stream(messages, options) as stream:
             async for delta in stream:
                 yield delta
         completion = state.completion = stream.completion

@@ -13,8 +13,7 @@ from typing import Any, Literal
 import anyio.to_thread
 from pydantic import Field
 
-from chatdash.memory.chat import ChatMemory, Recalled
-from chatdash.memory.documents import DocumentStore, Passage
+from chatdash.memory import ChatMemory, DocumentStore, Passage, Recalled
 from chatdash.pipeline.context import RunContext, State
 from chatdash.pipeline.registry import Step, StepOptions
 

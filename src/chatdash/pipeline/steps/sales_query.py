@@ -21,13 +21,11 @@ import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
-from chatdash.errors import ModelError
-from chatdash.llm.types import Message
+from chatdash.errors import ModelError, QueryError
+from chatdash.llm import Message
 from chatdash.pipeline.context import RunContext, State
 from chatdash.pipeline.registry import Step, StepOptions
-from chatdash.sales.answer import answer
-from chatdash.sales.question import QuerySpec, parse_question
-from chatdash.sales.vocabulary import Vocabulary, load_vocabulary
+from chatdash.sales import QuerySpec, Vocabulary, answer, load_vocabulary, parse_question
 
 
 class SalesQueryOptions(StepOptions):
@@ -108,6 +106,6 @@ class SalesQueryStep(Step):
             return None
         try:
             return proposal.spec.validated(vocabulary)
-        except ValueError as exc:
+        except QueryError as exc:
             span["model_spec_rejected"] = str(exc)
             return None

@@ -16,7 +16,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import field_validator
 
-from chatdash.llm.types import Message
+from chatdash.llm import Message
 from chatdash.pipeline.context import RunContext, State
 from chatdash.pipeline.registry import Step, StepOptions
 

@@ -1,4 +1,5 @@
-"""Shared dependencies: the service, the caller behind a Bearer key, and the per-key rate limit.
+"""Shared dependencies of the API routes and the web pages: the service, the settings, the caller
+behind a Bearer key, and the per-key rate limit.
 
 They are ``async``: FastAPI runs a plain ``def`` dependency in a worker thread, a hop per dependency per
 request. The ones that touch the database or Redis make one hop of their own for all of it.
@@ -16,8 +17,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from chatdash.chat import users
 from chatdash.chat.ratelimit import RateLimiter
+from chatdash.chat.repository import USER_HEADER
 from chatdash.chat.service import ChatService
-from chatdash.chat.storage import USER_HEADER
 from chatdash.config import Settings
 from chatdash.db.models import ApiKey
 from chatdash.errors import AuthError

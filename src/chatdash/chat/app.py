@@ -2,7 +2,7 @@
 
 Roles, as in the published split deployment: ``db-api`` serves the data API (``/chats``...) only;
 ``ui`` serves what faces people (the web pages and ``/api/chat``) and, with ``CHATDASH_DB_API_URL``,
-keeps chats and messages in that data API over HTTP (``chatdash.chat.storage.HttpStore``); ``all``
+keeps chats and messages in that data API over HTTP (``chatdash.chat.repository.HttpRepository``); ``all``
 serves everything in one process. Every role has ``/healthz``, ``/readyz`` and OpenAPI docs at ``/docs``.
 
 Tests pass their own ``service`` (scripted model, test database) and ``rate_limit_prefix`` (so their
@@ -20,12 +20,12 @@ import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from chatdash.chat import users
-from chatdash.chat.api import chats, completions, errors, health
+from chatdash.chat import http_errors, users
+from chatdash.chat.api import chats, completions, health
 from chatdash.chat.api.bodylimit import BodyLimit
 from chatdash.chat.ratelimit import RateLimiter
+from chatdash.chat.repository import HttpRepository
 from chatdash.chat.service import ChatService
-from chatdash.chat.storage import HttpStore
 from chatdash.config import Settings, get_settings
 from chatdash.errors import AuthError
 
@@ -53,7 +53,7 @@ def create_app(
         from chatdash.db.engine import get_engine
 
         engine = get_engine(settings)
-        service = ChatService(engine, settings, storage=_data_api(settings, engine, role))
+        service = ChatService(engine, settings, repository=_data_api(settings, engine, role))
     chat_service = service
 
     @asynccontextmanager
@@ -74,7 +74,7 @@ def create_app(
         if ready_checks is not None
         else health.default_checks(settings, service.engine, settings.db_api_url if role == "ui" else None)
     )
-    errors.install(app)
+    http_errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     app.include_router(health.router)
     if role in ("all", "db-api"):
@@ -85,7 +85,7 @@ def create_app(
     return app
 
 
-def _data_api(settings: Settings, engine: Engine, role: Role) -> HttpStore | None:
+def _data_api(settings: Settings, engine: Engine, role: Role) -> HttpRepository | None:
     """The ui of the split deployment keeps chats and messages in the data API; users, sessions and API
     keys stay in its own database (``CHATDASH_DATABASE_URL``)."""
     if role != "ui" or not settings.db_api_url:
@@ -98,7 +98,7 @@ def _data_api(settings: Settings, engine: Engine, role: Role) -> HttpStore | Non
         return user.username
 
     key = settings.db_api_key.get_secret_value() if settings.db_api_key else None
-    return HttpStore.connect(settings.db_api_url, key, username_of)
+    return HttpRepository.connect(settings.db_api_url, key, username_of)
 
 
 def _add_pages(app: FastAPI, settings: Settings, rate_limit_prefix: str) -> None:

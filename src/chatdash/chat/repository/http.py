@@ -1,10 +1,6 @@
-"""Where ``ChatService`` keeps chats and messages: the database (``SqlStore``) or the data API
-(``HttpStore``).
+"""The chats of the data API (``chatdash serve --role db-api``), over HTTP.
 
-``ChatStore`` is the seam: the handful of operations the service and its running replies need, every
-one taking the acting ``user_id`` first so scoping never depends on the caller remembering it.
-
-``HttpStore`` is what ``chatdash serve --role ui`` uses when ``CHATDASH_DB_API_URL`` is set: each call is
+``HttpRepository`` is what ``chatdash serve --role ui`` uses when ``CHATDASH_DB_API_URL`` is set: each call is
 one request to ``chatdash serve --role db-api``. The ui authenticates with the service key
 (``CHATDASH_DB_API_KEY``, sent as Bearer) and names the user it acts for in ``X-Chatdash-User`` (the
 username, percent-encoded); the data API honours that header only with the service key and scopes
@@ -19,14 +15,13 @@ import datetime as dt
 import json
 import urllib.parse
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
-from sqlalchemy import Engine
 
-from chatdash.chat import store
+from chatdash.chat.repository.base import Turn
 from chatdash.db.models import Chat, ChatMessage, Feedback
-from chatdash.errors import Conflict, DatabaseUnavailable, NotFound
+from chatdash.errors import Conflict, DatabaseUnavailable, InvalidInput, NotFound
 
 USER_HEADER = "X-Chatdash-User"
 """The header naming the user the ui's service key acts for (percent-encoded username)."""
@@ -35,119 +30,10 @@ TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 """Seconds for one data API request (connecting: 3), so a dead data API fails a page quickly."""
 
 PAGE = 200
-"""Messages per request when ``HttpStore`` reads a whole chat (the data API's largest page)."""
+"""Messages per request when ``HttpRepository`` reads a whole chat (the data API's largest page)."""
 
 
-class ChatStore(Protocol):
-    """Chats, messages and feedback, scoped by the acting user."""
-
-    def create_chat(self, user_id: int, title: str | None) -> Chat: ...
-    def get_chat(self, user_id: int, chat_id: str) -> Chat: ...
-    def list_chats(self, user_id: int, *, skip: int, limit: int) -> tuple[list[Chat], int]: ...
-    def rename_chat(self, user_id: int, chat_id: str, title: str) -> Chat: ...
-    def delete_chat(self, user_id: int, chat_id: str) -> None: ...
-    def add_message(self, user_id: int, chat_id: str, role: str, content: str) -> ChatMessage: ...
-    def start_turn(
-        self, user_id: int, chat_id: str | None, text: str, earlier: Sequence[tuple[str, str]] = ()
-    ) -> store.Turn: ...
-    def list_messages(
-        self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
-    ) -> tuple[list[ChatMessage], int]: ...
-    def get_message(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage: ...
-    def history_before(self, user_id: int, chat_id: str, position: int) -> list[ChatMessage]: ...
-    def save_reply(
-        self,
-        user_id: int,
-        chat_id: str,
-        message_id: int,
-        content: str,
-        status: str,
-        *,
-        error: str | None = None,
-        tokens: tuple[int, int] | None = None,
-        sources: Sequence[str] | None = None,
-    ) -> None: ...
-    def reset_reply(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage: ...
-    def set_feedback(
-        self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None
-    ) -> Feedback: ...
-    def chat_feedback(self, user_id: int, chat_id: str) -> dict[int, Feedback]: ...
-    def close_abandoned(self, older_than: dt.timedelta) -> int: ...
-
-
-class SqlStore:
-    """The database itself, through ``chatdash.chat.store``."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def create_chat(self, user_id: int, title: str | None) -> Chat:
-        return store.create_chat(self.engine, user_id, title)
-
-    def get_chat(self, user_id: int, chat_id: str) -> Chat:
-        return store.get_chat(self.engine, user_id, chat_id)
-
-    def list_chats(self, user_id: int, *, skip: int, limit: int) -> tuple[list[Chat], int]:
-        return store.list_chats(self.engine, user_id, skip=skip, limit=limit)
-
-    def rename_chat(self, user_id: int, chat_id: str, title: str) -> Chat:
-        return store.rename_chat(self.engine, user_id, chat_id, title)
-
-    def delete_chat(self, user_id: int, chat_id: str) -> None:
-        store.delete_chat(self.engine, user_id, chat_id)
-
-    def add_message(self, user_id: int, chat_id: str, role: str, content: str) -> ChatMessage:
-        return store.add_message(self.engine, user_id, chat_id, role, content)
-
-    def start_turn(
-        self, user_id: int, chat_id: str | None, text: str, earlier: Sequence[tuple[str, str]] = ()
-    ) -> store.Turn:
-        return store.start_turn(self.engine, user_id, chat_id, text, earlier)
-
-    def list_messages(
-        self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
-    ) -> tuple[list[ChatMessage], int]:
-        return store.list_messages(self.engine, user_id, chat_id, skip=skip, limit=limit)
-
-    def get_message(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
-        return store.get_message(self.engine, user_id, chat_id, message_id)
-
-    def history_before(self, user_id: int, chat_id: str, position: int) -> list[ChatMessage]:
-        # The reply at ``position`` was created for this user's chat moments ago: no second lookup.
-        return store.history_before(self.engine, chat_id, position)
-
-    def save_reply(
-        self,
-        user_id: int,
-        chat_id: str,
-        message_id: int,
-        content: str,
-        status: str,
-        *,
-        error: str | None = None,
-        tokens: tuple[int, int] | None = None,
-        sources: Sequence[str] | None = None,
-    ) -> None:
-        store.save_reply(
-            self.engine, message_id, content, status, error=error, tokens=tokens, sources=sources
-        )
-
-    def reset_reply(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
-        return store.reset_reply(self.engine, user_id, chat_id, message_id)
-
-    def set_feedback(
-        self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None
-    ) -> Feedback:
-        return store.set_feedback(self.engine, user_id, chat_id, message_id, rating, comment)
-
-    def chat_feedback(self, user_id: int, chat_id: str) -> dict[int, Feedback]:
-        return store.chat_feedback(self.engine, user_id, chat_id)
-
-    def close_abandoned(self, older_than: dt.timedelta) -> int:
-        return store.close_abandoned(self.engine, older_than)
-
-
-class HttpStore:
+class HttpRepository:
     """The data API (``chatdash serve --role db-api``) over HTTP, acting for each user by name.
 
     ``client`` has the data API as its ``base_url`` and the service key in its headers (see
@@ -163,15 +49,11 @@ class HttpStore:
         self._names: dict[int, str] = {}
 
     @classmethod
-    def connect(cls, url: str, key: str | None, username_of: Callable[[int], str]) -> HttpStore:
-        """A store with its own client for the data API at ``url``, sending ``key`` as Bearer."""
+    def connect(cls, url: str, key: str | None, username_of: Callable[[int], str]) -> HttpRepository:
+        """A repository with its own client for the data API at ``url``, sending ``key`` as Bearer."""
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         client = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=TIMEOUT)
         return cls(client, username_of, owns_client=True)
-
-    def close(self) -> None:
-        if self.owns_client:
-            self.client.close()
 
     # -- one request -------------------------------------------------------------------------------
     def _call(self, user_id: int, method: str, path: str, **kwargs: Any) -> Any:
@@ -202,7 +84,7 @@ class HttpStore:
         if status == 409:
             raise Conflict(detail)
         if status in (400, 413, 422):
-            raise ValueError(detail)
+            raise InvalidInput(detail)
         if status in (401, 403):
             raise DatabaseUnavailable(
                 f"{where} refused the ui's credentials ({detail}); set CHATDASH_DB_API_KEY to the same "
@@ -210,9 +92,9 @@ class HttpStore:
             )
         raise DatabaseUnavailable(f"{where} failed with HTTP {status}: {detail}")
 
-    # -- the store ---------------------------------------------------------------------------------
+    # -- the repository -----------------------------------------------------------------------------
     def create_chat(self, user_id: int, title: str | None) -> Chat:
-        body = {"title": title} if title and title.strip() else {}
+        body = {"title": title} if title else {}
         return _chat(user_id, self._call(user_id, "POST", "/chats", json=body))
 
     def get_chat(self, user_id: int, chat_id: str) -> Chat:
@@ -223,9 +105,7 @@ class HttpStore:
         return [_chat(user_id, c) for c in page["data"]], int(page["count"])
 
     def rename_chat(self, user_id: int, chat_id: str, title: str) -> Chat:
-        if not title.strip():
-            raise ValueError("a chat title cannot be empty")
-        return _chat(user_id, self._call(user_id, "PATCH", _path(chat_id), json={"title": title[:200]}))
+        return _chat(user_id, self._call(user_id, "PATCH", _path(chat_id), json={"title": title}))
 
     def delete_chat(self, user_id: int, chat_id: str) -> None:
         self._call(user_id, "DELETE", _path(chat_id))
@@ -236,18 +116,15 @@ class HttpStore:
 
     def start_turn(
         self, user_id: int, chat_id: str | None, text: str, earlier: Sequence[tuple[str, str]] = ()
-    ) -> store.Turn:
+    ) -> Turn:
         if chat_id is None:
             chat_id = self.create_chat(user_id, None).id
         for role, content in earlier:
             self.add_message(user_id, chat_id, role, content)
-        turn = self._call(user_id, "POST", _path(chat_id, "turns"), json={"content": text})
-        reply = _message(chat_id, turn["reply"])
-        if "history" in turn:
-            history = [_message(chat_id, m) for m in turn["history"]]
-        else:  # a data API from before it sent the history (a rolling upgrade)
-            history = self.history_before(user_id, chat_id, reply.position)
-        return store.Turn(chat_id, _message(chat_id, turn["message"]), reply, history)
+        return _turn(chat_id, self._call(user_id, "POST", _path(chat_id, "turns"), json={"content": text}))
+
+    def reset_reply(self, user_id: int, chat_id: str, message_id: int) -> Turn:
+        return _turn(chat_id, self._call(user_id, "POST", _path(chat_id, "messages", message_id, "reset")))
 
     def list_messages(
         self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
@@ -267,15 +144,6 @@ class HttpStore:
     def get_message(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
         return _message(chat_id, self._call(user_id, "GET", _path(chat_id, "messages", message_id)))
 
-    def history_before(self, user_id: int, chat_id: str, position: int) -> list[ChatMessage]:
-        rows, _ = self.list_messages(user_id, chat_id)
-        kept = [
-            m
-            for m in rows
-            if m.position < position and m.status in store.HISTORY_STATUSES and m.content != ""
-        ]
-        return kept[-store.HISTORY_LIMIT :]
-
     def save_reply(
         self,
         user_id: int,
@@ -293,20 +161,17 @@ class HttpStore:
             body["prompt_tokens"], body["completion_tokens"] = tokens
         if sources:
             body["sources"] = list(sources)
-        self._call(user_id, "PATCH", _path(chat_id, "messages", message_id), json=body)
+        self.update_reply(user_id, chat_id, message_id, body)
 
-    def reset_reply(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
-        body = {"content": "", "status": "streaming", "error": None}
-        body |= {"prompt_tokens": None, "completion_tokens": None}
-        return _message(
-            chat_id, self._call(user_id, "PATCH", _path(chat_id, "messages", message_id), json=body)
-        )
+    def update_reply(
+        self, user_id: int, chat_id: str, message_id: int, changes: dict[str, object]
+    ) -> ChatMessage:
+        row = self._call(user_id, "PATCH", _path(chat_id, "messages", message_id), json=changes)
+        return _message(chat_id, row)
 
     def set_feedback(
         self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None
     ) -> Feedback:
-        if rating not in (-1, 1):
-            raise ValueError("rating is 1 (thumbs up) or -1 (thumbs down)")
         body = {"rating": rating, "comment": comment}
         row = self._call(user_id, "PUT", _path(chat_id, "messages", message_id, "feedback"), json=body)
         return _feedback(user_id, row)
@@ -318,6 +183,10 @@ class HttpStore:
     def close_abandoned(self, older_than: dt.timedelta) -> int:
         """The data API does this for its database when it starts; the ui owns no rows."""
         return 0
+
+    def close(self) -> None:
+        if self.owns_client:
+            self.client.close()
 
 
 def _path(chat_id: str, *parts: object) -> str:
@@ -359,6 +228,10 @@ def _feedback(user_id: int, row: dict[str, Any]) -> Feedback:
         comment=row["comment"],
         created_at=_time(row["created_at"]),
     )
+
+
+def _turn(chat_id: str, row: dict[str, Any]) -> Turn:
+    return Turn(chat_id, _message(chat_id, row["reply"]), [_message(chat_id, m) for m in row["history"]])
 
 
 def _message(chat_id: str, row: dict[str, Any]) -> ChatMessage:

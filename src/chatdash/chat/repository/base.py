@@ -1,0 +1,135 @@
+"""What ``ChatService`` needs from wherever chats live, and the rules every implementation shares.
+
+``ChatRepository`` is the seam: the database (``SqlRepository``) or, for ``chatdash serve --role ui``
+with ``CHATDASH_DB_API_URL``, the data API over HTTP (``HttpRepository``). Every operation takes the
+acting ``user_id`` first, so scoping never depends on a caller remembering it: another user's chat or
+message is ``NotFound``, exactly like a missing one.
+
+Rules that need no stored row (a title, a rating, a comment) are plain functions here, applied by the
+service before it calls any repository. Rules that need the row (only a reply can be retried, saved or
+rated; a reply being written cannot be retried) live in the SQL, which the HTTP repository reaches
+through the data API, so each is written once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from chatdash.db.models import Chat, ChatMessage, Feedback
+from chatdash.errors import InvalidInput
+
+TITLE_CHARS = 80
+"""A title taken from a first message is cut near this many characters."""
+TITLE_MAX = 200
+"""The longest title a chat keeps (the column's size)."""
+UNTITLED = "New chat"
+HISTORY_LIMIT = 200
+"""Most turns handed to a reply; the provider trims them further to its context window."""
+HISTORY_STATUSES = ("complete", "stopped")
+"""Messages in those states reached the user, so a later reply answers them (errors do not)."""
+REPLY_FIELDS = frozenset({"content", "status", "error", "prompt_tokens", "completion_tokens", "sources"})
+"""What the writer of a reply may change (``update_reply``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A reply about to be written: the ``streaming`` reply and the history it answers, oldest first,
+    ending with the user's message (a new turn's, or the one a retried reply answers)."""
+
+    chat_id: str
+    reply: ChatMessage
+    history: list[ChatMessage]
+
+
+def title_from(text: str) -> str:
+    """A chat title from its first message: the first line, cut at a word near ``TITLE_CHARS``."""
+    line = " ".join(text.strip().split())[: TITLE_CHARS + 1]
+    if len(line) > TITLE_CHARS:
+        line = line[:TITLE_CHARS].rsplit(" ", 1)[0] + "…"
+    return line or UNTITLED
+
+
+def clean_title(title: str) -> str:
+    """A title a person gave: stripped, at most ``TITLE_MAX`` characters, never empty."""
+    title = title.strip()
+    if not title:
+        raise InvalidInput("a chat title cannot be empty")
+    return title[:TITLE_MAX]
+
+
+def check_rating(rating: int) -> int:
+    if rating not in (-1, 1):
+        raise InvalidInput("rating is 1 (thumbs up) or -1 (thumbs down)")
+    return rating
+
+
+def clean_comment(comment: str | None) -> str | None:
+    return (comment or "").strip() or None
+
+
+class ChatRepository(Protocol):
+    """Chats, messages and feedback, scoped by the acting user."""
+
+    def create_chat(self, user_id: int, title: str | None) -> Chat:
+        """A new chat; ``title`` None names it after its first message."""
+        ...
+
+    def get_chat(self, user_id: int, chat_id: str) -> Chat: ...
+    def list_chats(self, user_id: int, *, skip: int, limit: int) -> tuple[list[Chat], int]: ...
+    def rename_chat(self, user_id: int, chat_id: str, title: str) -> Chat: ...
+    def delete_chat(self, user_id: int, chat_id: str) -> None: ...
+    def add_message(self, user_id: int, chat_id: str, role: str, content: str) -> ChatMessage: ...
+
+    def start_turn(
+        self, user_id: int, chat_id: str | None, text: str, earlier: Sequence[tuple[str, str]] = ()
+    ) -> Turn:
+        """In one transaction: the chat (a new one when ``chat_id`` is None), any ``earlier`` (role,
+        content) messages, the user's message and an empty ``streaming`` reply, with its history."""
+        ...
+
+    def reset_reply(self, user_id: int, chat_id: str, message_id: int) -> Turn:
+        """A failed or stopped reply made ``streaming`` and empty again for a retry, with its history;
+        ``Conflict`` while it is being written, ``InvalidInput`` for a user's own message."""
+        ...
+
+    def list_messages(
+        self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
+    ) -> tuple[list[ChatMessage], int]: ...
+    def get_message(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage: ...
+
+    def save_reply(
+        self,
+        user_id: int,
+        chat_id: str,
+        message_id: int,
+        content: str,
+        status: str,
+        *,
+        error: str | None = None,
+        tokens: tuple[int, int] | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> None:
+        """A reply's text and status, saved by its writer while it streams and at the end."""
+        ...
+
+    def update_reply(
+        self, user_id: int, chat_id: str, message_id: int, changes: dict[str, object]
+    ) -> ChatMessage:
+        """Change some of ``REPLY_FIELDS`` of one of the user's replies (the data API's ``PATCH``)."""
+        ...
+
+    def set_feedback(
+        self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None
+    ) -> Feedback: ...
+    def chat_feedback(self, user_id: int, chat_id: str) -> dict[int, Feedback]: ...
+
+    def close_abandoned(self, older_than: dt.timedelta) -> int:
+        """Replies left ``streaming`` with no save for ``older_than`` become ``stopped``; how many."""
+        ...
+
+    def close(self) -> None:
+        """Release connections the repository holds (process exit)."""
+        ...

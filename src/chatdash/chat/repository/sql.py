@@ -1,0 +1,280 @@
+"""Chats, messages and feedback in the database, every read and write scoped by owner.
+
+Each method looks the chat up *with* the acting ``user_id``, so another user's chat id raises
+``NotFound`` exactly like a missing one: its existence never leaks. Messages get the next ``position``
+in their chat inside the same transaction (and a unique constraint backs it), so order never depends
+on timestamps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from chatdash.chat.repository.base import (
+    HISTORY_LIMIT,
+    HISTORY_STATUSES,
+    REPLY_FIELDS,
+    UNTITLED,
+    Turn,
+    title_from,
+)
+from chatdash.db.engine import session_factory
+from chatdash.db.models import Chat, ChatMessage, Feedback
+from chatdash.errors import Conflict, InvalidInput, NotFound
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class SqlRepository:
+    """The chats of the database behind ``engine`` (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = session_factory(engine)
+
+    def create_chat(self, user_id: int, title: str | None) -> Chat:
+        with self._sessions.begin() as session:
+            chat = Chat(id=uuid.uuid4().hex, user_id=user_id, title=title or UNTITLED)
+            session.add(chat)
+        return chat
+
+    def get_chat(self, user_id: int, chat_id: str) -> Chat:
+        with self._sessions() as session:
+            return _chat(session, user_id, chat_id)
+
+    def list_chats(self, user_id: int, *, skip: int = 0, limit: int = 50) -> tuple[list[Chat], int]:
+        """One page of the user's chats, most recently active first, and how many there are."""
+        with self._sessions() as session:
+            count = session.scalar(select(func.count()).select_from(Chat).where(Chat.user_id == user_id))
+            page = session.scalars(
+                select(Chat)
+                .where(Chat.user_id == user_id)
+                .order_by(Chat.updated_at.desc(), Chat.id)
+                .offset(skip)
+                .limit(limit)
+            )
+            return list(page), count or 0
+
+    def rename_chat(self, user_id: int, chat_id: str, title: str) -> Chat:
+        with self._sessions.begin() as session:
+            chat = _chat(session, user_id, chat_id)
+            chat.title = title
+        return chat
+
+    def delete_chat(self, user_id: int, chat_id: str) -> None:
+        with self._sessions.begin() as session:
+            chat = _chat(session, user_id, chat_id)
+            # Explicit deletes: SQLite enforces ON DELETE CASCADE only with foreign keys on, and we do
+            # not want correctness to hang on a pragma.
+            ids = select(ChatMessage.id).where(ChatMessage.chat_id == chat.id)
+            session.execute(delete(Feedback).where(Feedback.message_id.in_(ids)))
+            session.execute(delete(ChatMessage).where(ChatMessage.chat_id == chat.id))
+            session.delete(chat)
+
+    def add_message(self, user_id: int, chat_id: str, role: str, content: str) -> ChatMessage:
+        """Append a message at the end of the chat; the first user message names an untitled chat."""
+        with self._sessions.begin() as session:
+            chat = _chat(session, user_id, chat_id)
+            message = _append(session, chat, role, content, "complete", _next_position(session, chat.id))
+            session.flush()
+            return message
+
+    def start_turn(
+        self, user_id: int, chat_id: str | None, text: str, earlier: Sequence[tuple[str, str]] = ()
+    ) -> Turn:
+        with self._sessions.begin() as session:
+            if chat_id is None:
+                chat = Chat(id=uuid.uuid4().hex, user_id=user_id, title=UNTITLED)
+                session.add(chat)
+                position = 0
+            else:
+                chat = _chat(session, user_id, chat_id)
+                position = _next_position(session, chat.id)
+            added = [
+                _append(session, chat, role, content, "complete", position + i)
+                for i, (role, content) in enumerate([*earlier, ("user", text)])
+            ]
+            reply = _append(session, chat, "assistant", "", "streaming", position + len(added))
+            session.flush()  # one batched INSERT for the messages, and their ids
+            return Turn(chat.id, reply, _history(session, chat.id, reply.position))
+
+    def reset_reply(self, user_id: int, chat_id: str, message_id: int) -> Turn:
+        with self._sessions.begin() as session:
+            message = _reply(session, user_id, chat_id, message_id, "only a reply can be retried")
+            if message.status == "streaming":
+                raise Conflict("this reply is still being written; stop it before retrying")
+            message.content, message.status, message.error = "", "streaming", None
+            message.prompt_tokens = message.completion_tokens = None
+            message.updated_at = now()
+            return Turn(chat_id, message, _history(session, message.chat_id, message.position))
+
+    def list_messages(
+        self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
+    ) -> tuple[list[ChatMessage], int]:
+        """Messages of the chat in order, one page of them, and how many there are."""
+        with self._sessions() as session:
+            chat = _chat(session, user_id, chat_id)
+            count = session.scalar(
+                select(func.count()).select_from(ChatMessage).where(ChatMessage.chat_id == chat.id)
+            )
+            query = (
+                select(ChatMessage)
+                .where(ChatMessage.chat_id == chat.id)
+                .order_by(ChatMessage.position)
+                .offset(skip)
+            )
+            if limit is not None:
+                query = query.limit(limit)
+            return list(session.scalars(query)), count or 0
+
+    def get_message(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
+        with self._sessions() as session:
+            return _message(session, user_id, chat_id, message_id)
+
+    def save_reply(
+        self,
+        user_id: int,
+        chat_id: str,
+        message_id: int,
+        content: str,
+        status: str,
+        *,
+        error: str | None = None,
+        tokens: tuple[int, int] | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> None:
+        """No ownership lookup: only the writer of a reply saves it, and it created the reply for this
+        user moments before (this is on the way to every token the user reads)."""
+        values: dict[str, object] = {"content": content, "status": status, "error": error}
+        values["updated_at"] = now()
+        if tokens is not None:
+            values["prompt_tokens"], values["completion_tokens"] = tokens
+        if sources:
+            values["sources"] = json.dumps(list(sources))
+        # A plain Core UPDATE on a connection: through a Session it is an ORM bulk update, which costs as
+        # much again in Python to keep a session's objects in step that this method never has.
+        with self.engine.begin() as connection:
+            connection.execute(update(ChatMessage).where(ChatMessage.id == message_id).values(**values))
+
+    def update_reply(
+        self, user_id: int, chat_id: str, message_id: int, changes: dict[str, object]
+    ) -> ChatMessage:
+        if unknown := set(changes) - REPLY_FIELDS:
+            raise InvalidInput(f"a reply update may not change {', '.join(sorted(unknown))}")
+        with self._sessions.begin() as session:
+            refusal = "only a reply can be updated, not the user's own message"
+            message = _reply(session, user_id, chat_id, message_id, refusal)
+            for name, value in changes.items():
+                if name == "sources":
+                    value = json.dumps(list(value)) if value else None  # type: ignore[call-overload]
+                setattr(message, name, value)
+            message.updated_at = now()
+            return message
+
+    def set_feedback(
+        self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None
+    ) -> Feedback:
+        """Record (or change) the user's thumbs up (+1) / down (-1) on one of their replies."""
+        with self._sessions.begin() as session:
+            message = _reply(
+                session, user_id, chat_id, message_id, "feedback is for replies, not for your own messages"
+            )
+            feedback = session.scalar(
+                select(Feedback).where(Feedback.message_id == message.id, Feedback.user_id == user_id)
+            )
+            if feedback is None:
+                feedback = Feedback(message_id=message.id, user_id=user_id, rating=rating)
+                session.add(feedback)
+            feedback.rating, feedback.comment = rating, comment
+            session.flush()
+            return feedback
+
+    def chat_feedback(self, user_id: int, chat_id: str) -> dict[int, Feedback]:
+        """The user's feedback on the replies of one of their chats, by message id."""
+        with self._sessions() as session:
+            chat = _chat(session, user_id, chat_id)
+            rows = session.scalars(
+                select(Feedback)
+                .join(ChatMessage, ChatMessage.id == Feedback.message_id)
+                .where(ChatMessage.chat_id == chat.id, Feedback.user_id == user_id)
+            )
+            return {row.message_id: row for row in rows}
+
+    def close_abandoned(self, older_than: dt.timedelta) -> int:
+        """Keeps the partial text, so a reply a dead process left can be retried instead of looking
+        busy forever."""
+        cutoff = now() - older_than
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(ChatMessage)
+                .where(ChatMessage.status == "streaming", ChatMessage.updated_at < cutoff)
+                .values(status="stopped", error="interrupted: the server stopped while writing this reply")
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        """The engine belongs to the caller."""
+
+
+def _chat(session: Session, user_id: int, chat_id: str) -> Chat:
+    chat = session.scalar(select(Chat).where(Chat.id == chat_id, Chat.user_id == user_id))
+    if chat is None:
+        raise NotFound(f"no chat {chat_id!r}")
+    return chat
+
+
+def _message(session: Session, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
+    chat = _chat(session, user_id, chat_id)
+    message = session.scalar(
+        select(ChatMessage).where(ChatMessage.id == message_id, ChatMessage.chat_id == chat.id)
+    )
+    if message is None:
+        raise NotFound(f"no message {message_id} in chat {chat_id!r}")
+    return message
+
+
+def _reply(session: Session, user_id: int, chat_id: str, message_id: int, refusal: str) -> ChatMessage:
+    """One of the user's replies; ``refusal`` is the ``InvalidInput`` message for their own messages."""
+    message = _message(session, user_id, chat_id, message_id)
+    if message.role != "assistant":
+        raise InvalidInput(refusal)
+    return message
+
+
+def _next_position(session: Session, chat_id: str) -> int:
+    last = session.scalar(select(func.max(ChatMessage.position)).where(ChatMessage.chat_id == chat_id))
+    return 0 if last is None else last + 1
+
+
+def _append(session: Session, chat: Chat, role: str, content: str, status: str, position: int) -> ChatMessage:
+    if role == "user" and chat.title == UNTITLED:
+        chat.title = title_from(content)
+    message = ChatMessage(chat_id=chat.id, position=position, role=role, content=content, status=status)
+    chat.updated_at = now()
+    session.add(message)
+    return message
+
+
+def _history(session: Session, chat_id: str, position: int) -> list[ChatMessage]:
+    """Earlier messages that reached the user (no errors, no empty stops), the newest ``HISTORY_LIMIT``
+    of them, in order."""
+    rows = session.scalars(
+        select(ChatMessage)
+        .where(
+            ChatMessage.chat_id == chat_id,
+            ChatMessage.position < position,
+            ChatMessage.status.in_(HISTORY_STATUSES),
+            ChatMessage.content != "",
+        )
+        .order_by(ChatMessage.position.desc())
+        .limit(HISTORY_LIMIT)
+    )
+    return list(reversed(list(rows)))
