@@ -392,6 +392,7 @@ def test_a_too_long_message_is_refused_alike_on_every_edge(database: Database) -
         token = csrf(client, "/c")
         start = client.post("/c", data={"csrf": token, "content": "x" * 51}, follow_redirects=False)
         assert start.status_code == 422 and said in start.text and "<html" in start.text
+        assert f">{'x' * 51}</textarea>" in start.text  # the start page again, the text as typed kept
         assert a.service.chats(1) == ([], 0)  # nothing stored, no chat made
         chat_id, token = new_chat(client)
         page = client.post(f"/c/{chat_id}/send", data={"csrf": token, "content": "x" * 51}, headers=HX)

@@ -9,6 +9,7 @@ out-of-band updates, and a reply streams in token by token from the events route
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 from collections.abc import AsyncIterator
@@ -144,7 +145,13 @@ async def new_chat(
     text = content.strip()
     if not text:
         return back(f"/c/{(await run_in_threadpool(service.create_chat, user_id)).id}")
-    reply, _ = await service.send(user_id, None, text)  # the chat and its first turn in one transaction
+    try:
+        reply, _ = await service.send(user_id, None, text)  # the chat and its first turn in one transaction
+    except InvalidInput as exc:  # the start page again, with the reason and the text as typed
+        chats, count = await run_in_threadpool(functools.partial(service.chats, user_id, limit=200))
+        return page(
+            request, "chats.html", 422, chats=chats, count=count, chat=None, error=str(exc), draft=content
+        )
     return back(f"/c/{reply.chat_id}")
 
 
