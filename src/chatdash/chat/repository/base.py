@@ -1,4 +1,4 @@
-"""What ``ChatService`` needs from wherever chats live, and the rules every implementation shares.
+"""What ``ChatService`` needs from wherever chats live, and the input rules it applies before any of them.
 
 ``ChatRepository`` is the seam: the database (``SqlRepository``) or, for ``chatdash serve --role ui``
 with ``CHATDASH_DB_API_URL``, the data API over HTTP (``HttpRepository``). Every operation takes the
@@ -21,17 +21,8 @@ from typing import Protocol
 from chatdash.db.models import Chat, ChatMessage, Feedback
 from chatdash.errors import InvalidInput
 
-TITLE_CHARS = 80
-"""A title taken from a first message is cut near this many characters."""
 TITLE_MAX = 200
 """The longest title a chat keeps (the column's size)."""
-UNTITLED = "New chat"
-HISTORY_LIMIT = 200
-"""Most turns handed to a reply; the provider trims them further to its context window."""
-HISTORY_STATUSES = ("complete", "stopped")
-"""Messages in those states reached the user, so a later reply answers them (errors do not)."""
-REPLY_FIELDS = frozenset({"content", "status", "error", "prompt_tokens", "completion_tokens", "sources"})
-"""What the writer of a reply may change (``update_reply``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +33,6 @@ class Turn:
     chat_id: str
     reply: ChatMessage
     history: list[ChatMessage]
-
-
-def title_from(text: str) -> str:
-    """A chat title from its first message: the first line, cut at a word near ``TITLE_CHARS``."""
-    line = " ".join(text.strip().split())[: TITLE_CHARS + 1]
-    if len(line) > TITLE_CHARS:
-        line = line[:TITLE_CHARS].rsplit(" ", 1)[0] + "…"
-    return line or UNTITLED
 
 
 def clean_title(title: str) -> str:
@@ -118,7 +101,8 @@ class ChatRepository(Protocol):
     def update_reply(
         self, user_id: int, chat_id: str, message_id: int, changes: dict[str, object]
     ) -> ChatMessage:
-        """Change some of ``REPLY_FIELDS`` of one of the user's replies (the data API's ``PATCH``)."""
+        """Change some of a reply's content, status, error, token counts and sources (the data API's
+        ``PATCH``); ``InvalidInput`` for any other field or a user's own message."""
         ...
 
     def set_feedback(

@@ -16,21 +16,32 @@ from collections.abc import Sequence
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from chatdash.chat.repository.base import (
-    HISTORY_LIMIT,
-    HISTORY_STATUSES,
-    REPLY_FIELDS,
-    UNTITLED,
-    Turn,
-    title_from,
-)
+from chatdash.chat.repository.base import Turn
 from chatdash.db.engine import session_factory
 from chatdash.db.models import Chat, ChatMessage, Feedback
 from chatdash.errors import Conflict, InvalidInput, NotFound
 
+UNTITLED = "New chat"
+TITLE_CHARS = 80
+"""A title taken from a first message is cut near this many characters."""
+HISTORY_LIMIT = 200
+"""Most turns handed to a reply; the provider trims them further to its context window."""
+HISTORY_STATUSES = ("complete", "stopped")
+"""Messages in those states reached the user, so a later reply answers them (errors do not)."""
+REPLY_FIELDS = frozenset({"content", "status", "error", "prompt_tokens", "completion_tokens", "sources"})
+"""What the writer of a reply may change (``update_reply``)."""
+
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def title_from(text: str) -> str:
+    """A chat title from its first message: the first line, cut at a word near ``TITLE_CHARS``."""
+    line = " ".join(text.strip().split())[: TITLE_CHARS + 1]
+    if len(line) > TITLE_CHARS:
+        line = line[:TITLE_CHARS].rsplit(" ", 1)[0] + "…"
+    return line or UNTITLED
 
 
 class SqlRepository:
