@@ -26,10 +26,21 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 # make it on purpose, together with the package's __init__.py.
 PUBLIC_API: dict[str, set[str]] = {
     "sales": {
+        "DIMENSIONS",
         "FILE_COLUMNS",
         "GRANULARITIES",
+        "METRICS",
         "CategoryRevenue",
         "DateRange",
+        "Dimension",
+        "FigureCheck",
+        "Metric",
+        "Period",
+        "Reading",
+        "check_figures",
+        "format_figure",
+        "read_conversation",
+        "read_question",
         "Granularity",
         "KeyMetrics",
         "LoadSummary",

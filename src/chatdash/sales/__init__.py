@@ -6,7 +6,8 @@ checks it): the queries and their typed results, the generator and the loader, t
 ``SalesAnswer``).
 """
 
-from chatdash.sales.answer import SalesAnswer, answer
+from chatdash.sales.answer import SalesAnswer, answer, format_figure
+from chatdash.sales.figure_check import FigureCheck, check_figures
 from chatdash.sales.files import read_file, write_file
 from chatdash.sales.frame import FILE_COLUMNS
 from chatdash.sales.generator import generate
@@ -25,7 +26,9 @@ from chatdash.sales.queries import (
     revenue_over_time,
     top_products,
 )
-from chatdash.sales.question import QuerySpec, parse_question
+from chatdash.sales.question import Reading, parse_question, read_conversation, read_question
+from chatdash.sales.semantic import DIMENSIONS, METRICS, Dimension, Metric
+from chatdash.sales.spec import Period, QuerySpec
 from chatdash.sales.stats import SalesStats, collect_stats
 from chatdash.sales.types import (
     GRANULARITIES,
@@ -47,17 +50,24 @@ from chatdash.sales.types import (
 from chatdash.sales.vocabulary import Vocabulary, load_vocabulary
 
 __all__ = [
+    "DIMENSIONS",
     "FILE_COLUMNS",
     "GRANULARITIES",
+    "METRICS",
     "CategoryRevenue",
     "DateRange",
+    "Dimension",
+    "FigureCheck",
     "Granularity",
     "KeyMetrics",
     "LoadSummary",
+    "Metric",
     "Overview",
+    "Period",
     "PeriodRevenue",
     "ProductRevenue",
     "QuerySpec",
+    "Reading",
     "RowCursor",
     "RowsPage",
     "SalesAnswer",
@@ -71,9 +81,11 @@ __all__ = [
     "bucket",
     "categories",
     "cents_to_decimal",
+    "check_figures",
     "collect_stats",
     "count_orders",
     "date_range",
+    "format_figure",
     "generate",
     "iter_rows",
     "key_metrics",
@@ -84,7 +96,9 @@ __all__ = [
     "parse_question",
     "product_names",
     "raw_rows",
+    "read_conversation",
     "read_file",
+    "read_question",
     "revenue_by_category",
     "revenue_over_time",
     "top_products",

@@ -13,7 +13,19 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Engine, Table, cast, func, or_, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Integer,
+    Table,
+    cast,
+    extract,
+    func,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.sql import ColumnElement
 
 from chatdash.db.engine import translate_errors
@@ -24,12 +36,16 @@ from chatdash.sales.periods import bucket, split_by_month
 from chatdash.sales.types import (
     GRANULARITIES,
     CategoryRevenue,
+    CustomerTotals,
     DateRange,
+    DayTotals,
     Granularity,
     KeyMetrics,
+    OrderStats,
     Overview,
     PeriodRevenue,
     ProductRevenue,
+    RawGroup,
     RowCursor,
     RowsPage,
     SalesFilter,
@@ -327,3 +343,92 @@ def _where(
 
 def _raw_where(flt: SalesFilter) -> list[ColumnElement[bool]]:
     return _where(flt, _raw.c.order_date, _raw.c.categories, _raw.c.product_names)
+
+
+# -- what the chat's questions need beyond the dashboard ------------------------------------------
+
+
+def daily_totals(engine: Engine, flt: SalesFilter = ALL) -> list[DayTotals]:
+    """Revenue (cents), units and orders per day with orders, from the daily rollup: every time
+    grouping (week, month, quarter, year, weekday) is a sum of these, exact, whatever the row count."""
+    table = _daily
+    stmt = (
+        select(
+            table.c.day,
+            func.sum(table.c.revenue_cents),
+            func.sum(table.c.quantity),
+            func.sum(table.c.order_count),
+        )
+        .where(*_where(flt, table.c.day, table.c.category, table.c.product_name))
+        .group_by(table.c.day)
+        .order_by(table.c.day)
+    )
+    with _connect(engine) as conn:
+        return [DayTotals(day, int(r), int(q), int(o)) for day, r, q, o in conn.execute(stmt).all()]
+
+
+def order_stats(engine: Engine, flt: SalesFilter = ALL, by: RawGroup | None = None) -> list[OrderStats]:
+    """What only the order rows know (distinct customers, the largest and smallest order), over the
+    filter, as one row or one per ``by`` group. Reads ``sales_data``: its cost grows with the orders
+    in the period (the date and category indexes narrow it)."""
+    year, month = (
+        cast(extract("year", _raw.c.order_date), Integer),
+        cast(extract("month", _raw.c.order_date), Integer),
+    )
+    keys: dict[str, list[ColumnElement[Any]]] = {
+        "category": [_raw.c.categories],
+        "product": [_raw.c.product_names],
+        "customer": [_raw.c.customer_id],
+        "day": [_raw.c.order_date],
+        "month": [year, month],
+        "year": [year],
+    }
+    group = keys[by] if by else []
+    columns = [
+        func.count(),
+        func.count(_raw.c.customer_id.distinct()),
+        func.max(_raw.c.total),
+        func.min(_raw.c.total),
+        _bigint(func.sum(_raw.c.quantity)),
+    ]
+    stmt = select(*group, *columns).where(*_raw_where(flt))
+    if group:
+        stmt = stmt.group_by(*group).order_by(*group)
+    with _connect(engine) as conn:
+        rows = conn.execute(stmt).all()
+    stats = []
+    for row in rows:
+        key, values = row[: len(group)], row[len(group) :]
+        orders, customers, largest, smallest, units = values
+        if orders:
+            stats.append(
+                OrderStats(
+                    _raw_label(by, key), int(orders), int(customers), largest, smallest, int(units or 0)
+                )
+            )
+    return stats
+
+
+def _raw_label(by: RawGroup | None, key: Any) -> str:
+    """A group's label: the name, the customer id, or the period's first day (ISO)."""
+    if by == "month":
+        return dt.date(int(key[0]), int(key[1]), 1).isoformat()
+    if by == "year":
+        return dt.date(int(key[0]), 1, 1).isoformat()
+    return str(key[0]) if key else ""
+
+
+def customer_totals(engine: Engine, flt: SalesFilter = ALL) -> list[CustomerTotals]:
+    """Revenue (cents), units and orders per customer (``customer_id``) over the filter, from the order
+    rows (no rollup holds customers)."""
+    revenue = func.sum(_raw.c.total)
+    stmt = (
+        select(_raw.c.customer_id, revenue, _bigint(func.sum(_raw.c.quantity)), func.count())
+        .where(*_raw_where(flt))
+        .group_by(_raw.c.customer_id)
+    )
+    with _connect(engine) as conn:
+        return [
+            CustomerTotals(int(customer), int(total.scaleb(2)), int(units), int(orders))
+            for customer, total, units, orders in conn.execute(stmt).all()
+        ]

@@ -143,6 +143,37 @@ class LoadSummary:
     rollup_rows: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class DayTotals:
+    day: dt.date
+    revenue_cents: int
+    quantity: int
+    orders: int
+
+
+RawGroup = Literal["category", "product", "customer", "day", "month", "year"]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStats:
+    """What only order rows know, for one group (``label`` "" when ungrouped)."""
+
+    label: str
+    orders: int
+    customers: int
+    largest: Decimal
+    smallest: Decimal
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerTotals:
+    customer_id: int
+    revenue_cents: int
+    quantity: int
+    orders: int
+
+
 def average(total_cents: int, orders: int) -> Decimal | None:
     if orders == 0:
         return None

@@ -79,6 +79,17 @@ class Vocabulary:
         found = self.find_products(name)
         return found[0] if len(found) == 1 else None
 
+    def spellings(self) -> dict[str, set[str]]:
+        """Every name of the data and the lower-case forms a question may write it in."""
+        return {name: _variants(name) for name in (*self.categories, *self.products)}
+
+    def without_names(self, text: str) -> str:
+        """``text`` with every category and product name in it blanked out."""
+        for pattern, _spelling in (self._categories, self._products):
+            if pattern is not None:
+                text = pattern.sub(" ", text)
+        return text
+
 
 def _find(matcher: tuple[re.Pattern[str] | None, dict[str, str]], text: str) -> tuple[str, ...]:
     pattern, spelling = matcher
