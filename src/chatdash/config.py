@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     """A cap on the tokens of a chat reply. The chat pipeline's `max_tokens` (256 in `pipelines/chat.toml`) is
     the default; this lowers it, never raises it. Unset: the pipeline file's value."""
 
+    dashboard_url: str = "http://127.0.0.1:8501/"
+    """Where the chat links a sales answer's dashboard view (behind nginx: `/dashboard/`)."""
+
     worker_threads: int = Field(8, ge=1, le=15)
     """Threads per app process for blocking calls (database, data API, Redis); more wait for the GIL."""
 

@@ -70,12 +70,15 @@ def test_chat_pipeline_with_the_bundled_model(tmp_path: Path) -> None:
     assert isinstance(sources, Sources) and isinstance(done, Done)
     deltas = [e.text for e in events if isinstance(e, Delta)]
     assert deltas and all(isinstance(e, Delta) for e in events[1:-1])
-    assert done.completion is not None and "".join(deltas) == done.completion.text
-    assert 1 <= done.completion.usage.completion_tokens <= 24
-    assert done.completion.provider == "llamacpp"
-
+    assert done.completion is not None and 1 <= done.completion.usage.completion_tokens <= 24
+    # The reply is the database's sentence; the model's words follow only if the figure check passed.
     answer = sources.sales
     assert answer is not None
+    check = done.spans[-1].attributes["figure_check"]
+    shown = "\n\n" + done.completion.text.strip() if check == "shown" else ""
+    assert "".join(deltas) == answer.sentence() + shown
+    assert done.completion.provider == "llamacpp"
+
     expected = sales.key_metrics(
         make_engine(f"sqlite:///{tmp_path / 'sales.db'}"),
         sales.SalesFilter(dt.date(2019, 1, 1), dt.date(2019, 12, 31), products=("Laptop",)),
@@ -87,6 +90,7 @@ def test_chat_pipeline_with_the_bundled_model(tmp_path: Path) -> None:
     assert [(s.name, s.status) for s in done.spans] == [
         ("retrieve", "ok"),
         ("sales_query", "ok"),
+        ("answer", "ok"),
         ("template", "ok"),
         ("llm", "ok"),
     ]

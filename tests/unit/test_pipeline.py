@@ -80,9 +80,9 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_the_packaged_chat_pipeline_loads() -> None:
     pipeline = load_pipeline("chat")
     assert pipeline.name == "chat"
-    assert [step.id for step in pipeline.steps] == ["retrieve", "sales_query", "template", "llm"]
+    assert [step.id for step in pipeline.steps] == ["retrieve", "sales_query", "answer", "template", "llm"]
     assert pipeline.source.endswith("pipelines/chat.toml")
-    assert {"retrieve", "sales_query", "template", "llm"} <= set(step_types())
+    assert {"retrieve", "sales_query", "answer", "template", "llm"} <= set(step_types())
 
 
 @pytest.mark.parametrize(
@@ -145,11 +145,11 @@ def test_a_sales_question_streams_sources_then_text_then_done(engine: Engine) ->
     assert set(kinds[1:-1]) == {"delta"} and len(kinds) > 3
     sources, done = events[0], events[-1]
     assert isinstance(sources, Sources) and isinstance(done, Done)
-    assert (
-        "".join(e.text for e in events if isinstance(e, Delta)) == done.text == "Revenue was as shown below."
-    )
     sales = sources.sales
     assert sales is not None and sales.spec.group_by == "category" and len(sales.rows) == 4
+    # The reply leads with the database's sentence; the model's words (no numbers) follow it.
+    written = "".join(e.text for e in events if isinstance(e, Delta))
+    assert written == sales.sentence() + "\n\n" + done.text and done.text == "Revenue was as shown below."
     # The model gets the figures verbatim, in the system prompt, ahead of the history.
     sent = provider.requests[0].messages
     assert [m.role for m in sent] == ["system", "user", "assistant", "user"]
@@ -162,11 +162,13 @@ def test_a_sales_question_streams_sources_then_text_then_done(engine: Engine) ->
     assert [(s.name, s.status) for s in done.spans] == [
         ("retrieve", "skipped"),
         ("sales_query", "ok"),
+        ("answer", "ok"),
         ("template", "ok"),
         ("llm", "ok"),
     ]
     assert done.spans[1].attributes["query"] == sales.description
-    assert done.spans[3].attributes["completion_tokens"] == 5
+    assert done.spans[4].attributes["completion_tokens"] == 5
+    assert done.spans[4].attributes["figure_check"] == "shown"
     assert all(s.duration_ms >= 0 for s in done.spans)
     assert done.usage is not None and done.usage.completion_tokens == 5
     assert sources.as_dict()["sales"]["value"] == str(sales.value)
@@ -183,7 +185,8 @@ def test_other_messages_get_no_figures(engine: Engine) -> None:
     result = asyncio.run(load_pipeline("chat").complete(ctx))
     assert result.text == "Paris." and result.sources.sales is None
     assert "sales database" not in provider.requests[0].messages[0].content
-    assert [s.status for s in result.spans] == ["skipped", "skipped", "ok", "ok"]
+    assert [s.status for s in result.spans] == ["skipped", "skipped", "ok", "ok", "ok"]
+    assert result.spans[2].attributes["written"] is False  # the answer step wrote nothing
     assert result.spans[1].attributes["reason"] == "not a sales question"
 
 

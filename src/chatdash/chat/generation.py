@@ -151,8 +151,9 @@ class Generations:
                     await anyio.to_thread.run_sync(saves, gen.text, "streaming")
             tokens = (gen.done.prompt_tokens, gen.done.completion_tokens) if gen.done else None
             sources = gen.done.sources if gen.done else None
+            answer = gen.done.answer if gen.done else None
             await anyio.to_thread.run_sync(
-                functools.partial(saves, gen.text, "complete", tokens=tokens, sources=sources)
+                functools.partial(saves, gen.text, "complete", tokens=tokens, sources=sources, answer=answer)
             )
             gen.status = "complete"
         except asyncio.CancelledError:

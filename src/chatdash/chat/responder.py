@@ -51,6 +51,9 @@ class ReplyDone:
     sources: tuple[str, ...] = field(default=())
     first_token_s: float | None = None
     """The model's own time to first token (queue included), as its provider measured it."""
+    answer: dict[str, Any] | None = None
+    """A sales answer as data (``SalesAnswer.as_dict`` and whether the model's commentary was shown),
+    or ``{"declined": why}``; None for other messages."""
 
 
 class Responder(Protocol):
@@ -116,9 +119,11 @@ class PipelineResponder:
             max_tokens=request.max_tokens,
         )
         sources: tuple[str, ...] = ()
+        answer: dict[str, Any] | None = None
         async for event in self.pipeline.run(ctx):
             if isinstance(event, Sources):
                 sources = source_lines(event)
+                answer = event.sales.as_dict() if event.sales is not None else None
             elif isinstance(event, Delta):
                 yield event.text
             elif isinstance(event, Done):
@@ -130,6 +135,7 @@ class PipelineResponder:
                     dropped,
                     sources,
                     first_token_s=usage.first_token_s if usage else None,
+                    answer=_with_outcome(answer, event),
                 )
         await anyio.to_thread.run_sync(self._remember, request, last.content)
 
@@ -160,6 +166,17 @@ def default_responder(engine: Engine, settings: Settings) -> Responder:
     return PipelineResponder(
         load_pipeline("chat"), get_provider(settings), engine=engine, memory=memory, settings=settings
     )
+
+
+def _with_outcome(answer: dict[str, Any] | None, done: Done) -> dict[str, Any] | None:
+    """The answer with what became of the model's commentary; a declined question's reason."""
+    for span in done.spans:
+        if "declined" in span.attributes and isinstance(span.attributes["declined"], str):
+            return {"declined": span.attributes["declined"]}
+    if answer is None:
+        return None
+    check = next((s.attributes["figure_check"] for s in done.spans if "figure_check" in s.attributes), None)
+    return {**answer, "commentary": check}
 
 
 def source_lines(sources: Sources) -> tuple[str, ...]:

@@ -203,6 +203,9 @@ class ChatMessage(Base):
     completion_tokens: Mapped[int | None] = mapped_column(Integer)
     sources: Mapped[str | None] = mapped_column(Text)
     """JSON list of what a reply is grounded in (exact sales figures, documents), shown under it."""
+    answer: Mapped[str | None] = mapped_column(Text)
+    """JSON of a reply's sales answer (``SalesAnswer.as_dict``: figures, rows, query, dashboard view),
+    or ``{"declined": ...}`` for a sales question the data cannot answer; the page's card reads it."""
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 

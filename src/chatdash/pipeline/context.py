@@ -47,6 +47,9 @@ class State:
     documents: list[Passage] = field(default_factory=list)
     spec: QuerySpec | None = None
     sales: SalesAnswer | None = None
+    declined: str | None = None
+    """A sales question that cannot be answered as asked: why, and what the data has (or a question
+    back). The reply says this instead of the model guessing."""
     messages: list[Message] = field(default_factory=list)
     """The prompt for the ``llm`` step (set by ``template``); empty means history + message."""
     completion: Completion | None = None

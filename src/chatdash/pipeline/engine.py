@@ -152,8 +152,7 @@ class Pipeline:
                 else:
                     done = event
         assert done is not None
-        text = done.completion.text if done.completion else "".join(parts)
-        return PipelineResult(text, done.completion, sources, done.spans)
+        return PipelineResult("".join(parts), done.completion, sources, done.spans)
 
 
 def _sources(state: State) -> Sources:

@@ -98,6 +98,7 @@ def _reply(chat_id: str, message_id: int, gen: Generation) -> ChatReply:
         status=gen.status,
         usage=usage,
         sources=list(gen.done.sources) if gen.done is not None else [],
+        answer=gen.done.answer if gen.done is not None else None,
     )
 
 

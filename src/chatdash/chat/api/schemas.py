@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -69,12 +69,24 @@ class MessagePublic(MessageBase):
     created_at: dt.datetime
     updated_at: dt.datetime
 
+    answer: dict[str, Any] | None = Field(
+        None,
+        description="A sales answer as data: sentence, metric, exact value (a string), rows, period, "
+        "filters, dashboard view, and whether the model's commentary passed the figure check; or "
+        '{"declined": why} for a sales question the data cannot answer',
+    )
+
     @field_validator("sources", mode="before")
     @classmethod
     def _stored_json(cls, value: object) -> object:
         """The database keeps sources as a JSON list (None when a reply has none)."""
         if value is None:
             return []
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("answer", mode="before")
+    @classmethod
+    def _stored_answer(cls, value: object) -> object:
         return json.loads(value) if isinstance(value, str) else value
 
 
@@ -110,6 +122,7 @@ class ReplyUpdate(BaseModel):
     prompt_tokens: Annotated[int, Field(ge=0)] | None = None
     completion_tokens: Annotated[int, Field(ge=0)] | None = None
     sources: list[str] | None = None
+    answer: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _not_null(self) -> ReplyUpdate:
@@ -174,4 +187,7 @@ class ChatReply(BaseModel):
     usage: Usage
     sources: list[str] = Field(
         default_factory=list, description="What the reply is grounded in: exact sales figures, documents"
+    )
+    answer: dict[str, Any] | None = Field(
+        None, description="The sales answer as data (see MessagePublic.answer); None for other messages"
     )

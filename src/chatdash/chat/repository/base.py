@@ -14,9 +14,9 @@ through the data API, so each is written once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from chatdash.db.models import Chat, ChatMessage, Feedback
 from chatdash.errors import InvalidInput
@@ -94,6 +94,7 @@ class ChatRepository(Protocol):
         error: str | None = None,
         tokens: tuple[int, int] | None = None,
         sources: Sequence[str] | None = None,
+        answer: Mapping[str, Any] | None = None,
     ) -> None:
         """A reply's text and status, saved by its writer while it streams and at the end."""
         ...
@@ -101,7 +102,7 @@ class ChatRepository(Protocol):
     def update_reply(
         self, user_id: int, chat_id: str, message_id: int, changes: dict[str, object]
     ) -> ChatMessage:
-        """Change some of a reply's content, status, error, token counts and sources (the data API's
+        """Change some of a reply's content, status, error, token counts, sources and answer (the data API's
         ``PATCH``); ``InvalidInput`` for any other field or a user's own message."""
         ...
 

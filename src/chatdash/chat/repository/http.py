@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -155,12 +155,15 @@ class HttpRepository:
         error: str | None = None,
         tokens: tuple[int, int] | None = None,
         sources: Sequence[str] | None = None,
+        answer: Mapping[str, Any] | None = None,
     ) -> None:
         body: dict[str, object] = {"content": content, "status": status, "error": error}
         if tokens is not None:
             body["prompt_tokens"], body["completion_tokens"] = tokens
         if sources:
             body["sources"] = list(sources)
+        if answer:
+            body["answer"] = dict(answer)
         self.update_reply(user_id, chat_id, message_id, body)
 
     def update_reply(
@@ -244,6 +247,7 @@ def _message(chat_id: str, row: dict[str, Any]) -> ChatMessage:
         status=row["status"],
         error=row["error"],
         sources=json.dumps(row["sources"]) if row.get("sources") else None,
+        answer=json.dumps(row["answer"]) if row.get("answer") else None,
         created_at=_time(row["created_at"]),
         updated_at=_time(row["updated_at"]),
     )

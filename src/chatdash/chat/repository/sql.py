@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
@@ -28,7 +29,9 @@ HISTORY_LIMIT = 200
 """Most turns handed to a reply; the provider trims them further to its context window."""
 HISTORY_STATUSES = ("complete", "stopped")
 """Messages in those states reached the user, so a later reply answers them (errors do not)."""
-REPLY_FIELDS = frozenset({"content", "status", "error", "prompt_tokens", "completion_tokens", "sources"})
+REPLY_FIELDS = frozenset(
+    {"content", "status", "error", "prompt_tokens", "completion_tokens", "sources", "answer"}
+)
 """What the writer of a reply may change (``update_reply``)."""
 
 
@@ -161,6 +164,7 @@ class SqlRepository:
         error: str | None = None,
         tokens: tuple[int, int] | None = None,
         sources: Sequence[str] | None = None,
+        answer: Mapping[str, Any] | None = None,
     ) -> None:
         """No ownership lookup: only the writer of a reply saves it, and it created the reply for this
         user moments before (this is on the way to every token the user reads)."""
@@ -170,6 +174,8 @@ class SqlRepository:
             values["prompt_tokens"], values["completion_tokens"] = tokens
         if sources:
             values["sources"] = json.dumps(list(sources))
+        if answer:
+            values["answer"] = json.dumps(dict(answer))
         # A plain Core UPDATE on a connection: through a Session it is an ORM bulk update, which costs as
         # much again in Python to keep a session's objects in step that this method never has.
         with self.engine.begin() as connection:
@@ -186,6 +192,8 @@ class SqlRepository:
             for name, value in changes.items():
                 if name == "sources":
                     value = json.dumps(list(value)) if value else None  # type: ignore[call-overload]
+                elif name == "answer":
+                    value = json.dumps(value) if value else None
                 setattr(message, name, value)
             message.updated_at = now()
             return message

@@ -25,13 +25,15 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from chatdash.chat.deps import ServiceDep, SettingsDep
 from chatdash.chat.ratelimit import RateLimiter
 from chatdash.chat.web import session
-from chatdash.chat.web.render import markdown
+from chatdash.chat.web.render import dashboard_link, figure, markdown
 from chatdash.db.models import Chat, ChatMessage, Feedback
 from chatdash.errors import AuthError, Conflict, InvalidInput, RateLimited
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")  # autoescapes by default
 templates.env.filters["markdown"] = markdown
 templates.env.filters["from_json"] = json.loads
+templates.env.filters["figure"] = figure
+templates.env.filters["dashboard_link"] = dashboard_link
 router = APIRouter(include_in_schema=False)
 
 Csrf = Annotated[str, Form()]
@@ -56,7 +58,11 @@ UserDep = Annotated[int, Depends(signed_in)]
 def page(
     request: Request, name: str, status: int = 200, headers: dict[str, str] | None = None, **context: Any
 ) -> HTMLResponse:
-    context.update(csrf=session.csrf_token(request), user=request.session.get("username"))
+    context.update(
+        csrf=session.csrf_token(request),
+        user=request.session.get("username"),
+        dashboard_url=request.app.state.settings.dashboard_url,
+    )
     response: HTMLResponse = templates.TemplateResponse(
         request, name, context, status_code=status, headers=headers
     )
@@ -76,6 +82,7 @@ def swap_html(
     (``send_disabled`` True or False; None leaves it) and a first message's new chat title."""
     return templates.get_template("_swap.html").render(
         csrf=session.csrf_token(request),
+        dashboard_url=request.app.state.settings.dashboard_url,
         chat_id=chat_id,
         messages=messages,
         send_disabled=send_disabled,

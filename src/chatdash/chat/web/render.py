@@ -6,6 +6,9 @@ removes whatever a Markdown construct could still smuggle (``javascript:`` links
 
 from __future__ import annotations
 
+import urllib.parse
+from decimal import Decimal
+
 import nh3
 from markdown_it import MarkdownIt
 
@@ -16,3 +19,20 @@ def markdown(text: str) -> str:
     return nh3.clean(
         _md.render(text), url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow"
     )
+
+
+def figure(value: object, signed: bool = False) -> str:
+    """A figure as the card shows it: money and ratios with two decimals, counts with separators."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, int):
+        text = f"{value:,}"
+        return f"+{text}" if signed and value > 0 else text
+    number = Decimal(str(value))
+    text = f"{number:,.2f}" if number.as_tuple().exponent != 0 else f"{number:,}"
+    return f"+{text}" if signed and number > 0 else text
+
+
+def dashboard_link(base: str, params: dict[str, list[str]]) -> str:
+    """The dashboard's URL for a view (its query parameters reproduce it)."""
+    return base.rstrip("/") + "/?" + urllib.parse.urlencode(params, doseq=True)

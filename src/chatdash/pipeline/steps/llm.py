@@ -3,6 +3,12 @@
 The provider trims the prompt to its context window with its own tokenizer (system prompt and newest
 turns kept), so this step sends the whole prompt and reports how many old turns were dropped. Leaving
 the stream early (a closed tab, a stop button) closes the provider's stream, which stops generation.
+
+After a sales answer (``state.sales``) with ``check_figures = true``, the model's text is commentary
+on figures the reply already gave: it is held back until it is complete, and shown only when every
+number in it is a figure of the answer, a date of its query or a number of the question (the figure
+check); otherwise the answer stands alone and the span records why. A declined sales question gets no
+model text at all: the model would answer a question the data cannot.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from pydantic import Field, model_validator
 from chatdash.llm import Message, Options
 from chatdash.pipeline.context import RunContext, State
 from chatdash.pipeline.registry import Step, StepOptions
+from chatdash.sales import check_figures
 
 
 class LLMOptions(StepOptions):
@@ -22,6 +29,8 @@ class LLMOptions(StepOptions):
     max_tokens: int | None = Field(None, ge=1)
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    check_figures: bool = False
+    """Show the model's words after a sales answer only when their numbers are the answer's."""
 
     @model_validator(mode="after")
     def _valid_for_providers(self) -> LLMOptions:
@@ -44,16 +53,39 @@ class LLMStep(Step):
 
     async def stream(self, ctx: RunContext, state: State, span: dict[str, Any]) -> AsyncGenerator[str, None]:
         assert isinstance(self.options, LLMOptions)
+        if state.declined is not None:
+            span["skipped"] = "declined sales question: the reply says what the data has"
+            return
+        checked = self.options.check_figures and state.sales is not None
         messages = state.messages or [*ctx.history, Message.user(ctx.message)]
         provider = ctx.provider
         # The file's options, then this run's explicit overrides, then the cap on max_tokens.
         options = provider.options(self.options.generation(), ctx.llm_options)
         if ctx.max_tokens is not None and options.max_tokens > ctx.max_tokens:
             options = options.model_copy(update={"max_tokens": ctx.max_tokens})
+        held: list[str] = []
         async with provider.stream(messages, options) as stream:
             async for delta in stream:
-                yield delta
+                if checked:
+                    held.append(delta)
+                else:
+                    yield delta
         completion = state.completion = stream.completion
+        if checked and state.sales is not None:
+            text = "".join(held).strip()
+            sales = state.sales
+            check = check_figures(
+                text,
+                figures=sales.all_figures(),
+                dates=sales.dates(),
+                periods=[row.label for row in sales.rows],
+                question=ctx.message,
+            )
+            shown = bool(text) and check.ok
+            state.extra["commentary"] = {"shown": shown, "reason": check.reason if text else "empty"}
+            span["figure_check"] = "shown" if shown else (check.reason or "empty")
+            if shown:
+                yield "\n\n" + text
         usage = completion.usage
         span.update(
             provider=completion.provider,

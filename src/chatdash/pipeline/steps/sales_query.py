@@ -1,9 +1,13 @@
 """``sales_query``: a sales question answered by the query layer, exactly.
 
-The message is read by rules over the data's own vocabulary (``chatdash.sales.question``); when it is
-a sales question the spec runs through ``chatdash.sales`` and the figures go into the state, from
-where the ``template`` step gives them to the model verbatim and the run's ``Sources`` event gives
-them to the client. Not a sales question: the step is ``skipped`` and the reply is the model's alone.
+The message is read by rules over the semantic model and the data's own vocabulary
+(``chatdash.sales.question``), in the context of the chat's earlier user messages, so a follow-up
+("and in 2020?") inherits the rest of the last sales question. A sales question's spec runs through
+``chatdash.sales`` and the answer goes into the state: the ``answer`` step writes its sentence as the
+reply's first line, the ``template`` step gives the figures to the model, and the run's ``Sources``
+event gives them to the client. A sales question that cannot be answered as asked (an unknown name, a
+date that cannot be read whole) sets ``state.declined`` instead. Not a sales question: the step is
+``skipped`` and the reply is the model's alone.
 
 With ``model_fallback = true`` a message the rules do not read as a sales question is given to the
 model with a JSON schema; its proposal is used only when it validates and names nothing outside the
@@ -25,7 +29,7 @@ from chatdash.errors import ModelError, QueryError
 from chatdash.llm import Message
 from chatdash.pipeline.context import RunContext, State
 from chatdash.pipeline.registry import Step, StepOptions
-from chatdash.sales import QuerySpec, Vocabulary, answer, load_vocabulary, parse_question
+from chatdash.sales import QuerySpec, Vocabulary, answer, load_vocabulary, read_conversation
 
 
 class SalesQueryOptions(StepOptions):
@@ -34,6 +38,8 @@ class SalesQueryOptions(StepOptions):
     """How long the data's categories, products and dates are reused before being read again."""
     model_fallback: bool = False
     """Ask the model (JSON-schema output) when the rules find no sales question."""
+    context_messages: int = Field(10, ge=0, le=100)
+    """Earlier user messages of the chat read for a follow-up's context."""
 
 
 class Proposal(BaseModel):
@@ -71,14 +77,28 @@ class SalesQueryStep(Step):
             span["reason"] = "no database"
             return False
         vocabulary = await anyio.to_thread.run_sync(vocabulary_of, engine, self.options.vocabulary_ttl_s)
-        spec = parse_question(ctx.message, vocabulary)
+        earlier = [m.content for m in ctx.history if m.role == "user"]
+        earlier = earlier[-self.options.context_messages :] if self.options.context_messages else []
+        reading = read_conversation([*earlier, ctx.message], vocabulary)
+        spec = reading.spec
         span["read_by"] = "rules"
+        if reading.notes:
+            span["notes"] = list(reading.notes)
+        if reading.declined is not None:
+            state.declined = reading.declined
+            span["declined"] = reading.declined
+            return True
         if spec is None and self.options.model_fallback:
             spec = await self._ask_model(ctx, vocabulary, span)
         if spec is None:
             span["reason"] = "not a sales question"
             return False
-        result = await anyio.to_thread.run_sync(answer, engine, spec)
+        try:
+            result = await anyio.to_thread.run_sync(answer, engine, spec, reading.notes)
+        except QueryError as exc:
+            state.declined = f"I can't answer that from the sales data: {exc}."
+            span["declined"] = state.declined
+            return True
         state.spec, state.sales = spec, result
         span.update(spec=spec.model_dump(mode="json"), query=result.description)
         return True
