@@ -132,3 +132,9 @@ def test_bench_commands_print_one_json_object(cli_env: Path) -> None:
     data = json.loads(run("bench", "generate", "--rows", "5000", "--repeat", "2", "--json"))
     assert (data["name"], data["rows"]) == ("generate", 5000)
     assert data["speedup"] == round(data["baseline_median_ms"] / data["median_ms"], 1)
+    data = json.loads(run("bench", "answers", "--rows", "3000", "--repeat", "1", "--json"))
+    assert (data["name"], data["rows"], data["backend"]) == ("answers", 3000, "sqlite")
+    assert data["p95_ms"] >= data["median_ms"] > 0 and len(data["per_question"]) == data["questions"] >= 20
+    cards = {q["question"]: q["card"] for q in data["per_question"]}
+    assert cards["What was the total revenue in 2019?"].startswith("Revenue in 2019: ")
+    assert "toys" in cards["How much did we sell of Toys in 2019?"]

@@ -135,3 +135,38 @@ def chat(
     for level in result["levels"]:
         console.print({k: v for k, v in level.items() if k != "added_ms"}, highlight=False)
     console.print({"GET /chats": result["list_chats"]}, highlight=False)
+
+
+@app.command("answers")
+@edge
+def answers(
+    rows: int = typer.Option(
+        1_000_000, min=1, help="Orders in the benchmark database (shared with bench dashboard)."
+    ),
+    database_url: str | None = typer.Option(
+        None,
+        help="PostgreSQL URL to run on (schema bench_dashboard_<rows>). Default: SQLite under var/bench/.",
+    ),
+    repeat: int = typer.Option(7, min=1, help="Timed runs of each question."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """A question in words to the answer's card (reading + queries): p50 and p95 over typical questions."""
+    from chatdash.bench import answers as bench
+
+    settings = get_settings()
+    url = settings.model_validate({"database_url": database_url}).database_url if database_url else None
+    result = bench.run(rows, url, settings.var_dir, repeat)
+    if as_json:
+        print(json.dumps(result, default=str))
+        return
+    table = Table(title=f"bench answers, {result['rows']:,} rows, {result['backend']}")
+    table.add_column("question")
+    table.add_column("median ms", justify="right")
+    table.add_column("card")
+    for q in result["per_question"]:
+        table.add_row(q["question"], f"{q['median_ms']:.1f}", q["card"])
+    console.print(table)
+    console.print(
+        f"p50 {result['median_ms']} ms, p95 {result['p95_ms']} ms (rollup questions p95 "
+        f"{result['rollup_p95_ms']} ms; questions reading order rows p95 {result['order_rows_p95_ms']} ms)"
+    )

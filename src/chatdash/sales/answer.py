@@ -226,13 +226,16 @@ def format_figure(value: Figure) -> str:
 
 
 def dashboard_params(result: SalesAnswer) -> dict[str, list[str]] | None:
-    """The dashboard view of the same orders (its URL parameters), or None when the dashboard cannot
-    filter what the answer filtered (products)."""
-    if result.spec.products or result.span is None:
+    """The dashboard view of the same orders: its URL parameters, ``category`` and ``product``
+    repeated (an order matches both, as in the answer). None when the answer has no period of
+    orders to show (``span`` is None)."""
+    if result.span is None:
         return None
     params = {"start": [result.span.start.isoformat()], "end": [result.span.end.isoformat()]}
     if result.spec.categories:
         params["category"] = list(result.spec.categories)
+    if result.spec.products:
+        params["product"] = list(result.spec.products)
     if result.spec.group_by in ("day", "week", "month"):
         params["granularity"] = [result.spec.group_by]
     return params
@@ -279,9 +282,7 @@ def _compare_periods(
         flt = SalesFilter(period.start, period.end, spec.categories, spec.products)
         totals = _totals(engine, flt, metric)
         orders += totals.orders
-        rows.append(
-            _row(period.label or _period_label(period.start, period.end), metric, totals, period.start)
-        )
+        rows.append(_row(_period_label(period.start, period.end), metric, totals, period.start))
     first, last = min(p.start for p in spec.periods), max(p.end for p in spec.periods)
     span = _span(first, last, data)
     return SalesAnswer(
@@ -515,7 +516,7 @@ def describe(spec: QuerySpec, span: DateRange | None) -> str:
     """The query in words, e.g. "Revenue, 2019-01-01 to 2019-12-31, category Office, per month"."""
     parts = [METRIC[spec.metric].label]
     if spec.periods:
-        parts.append(" against ".join(p.label or _period_label(p.start, p.end) for p in spec.periods))
+        parts.append(" against ".join(_period_label(p.start, p.end) for p in spec.periods))
     elif span is not None:
         dates = f"{span.start.isoformat()} to {span.end.isoformat()}"
         parts.append(dates if spec.start or spec.end else f"all dates ({dates})")
