@@ -76,7 +76,9 @@ def test_the_web_page_shows_the_figures_under_the_reply(loaded: Database) -> Non
             follow_redirects=False,
         )
         page = wait_until_written(a.client, created.headers["location"])
-        assert "Sources" in page and expected in page
+        # the answer's card under the reply holds the query and its figure (no second copy under Sources)
+        assert 'class="card"' in page and expected in page and "Revenue, 2019-01-01 to 2019-12-31" in page
+        assert "Sources" not in page
 
 
 def test_api_chat_takes_json_sent_as_curl_does(database: Database) -> None:

@@ -95,6 +95,9 @@ _LACKS = re.compile(
 )
 """What a question may ask that ``sales_data`` does not hold (it has orders: dates, customers, products,
 categories, quantities, prices); such a question is declined, never answered with another figure."""
+_PERFORMANCE = re.compile(
+    r"\bhow\s+(?:did|does|do|is|are|was|were|has|have)\b.*\b(?:do|doing|did|perform\w*|go|going|gone|went|fare\w*)\b"
+)
 _SOLD_ITEMS = re.compile(r"\b(sold|bought|ordered)\b")
 _MONEY_WORDS = re.compile(
     r"\b(revenue|sales|turnover|how\s+much|worth|value|money|income|earn\w*|made|make)\b"
@@ -148,6 +151,7 @@ _FUNCTION_WORDS = frozenset(
                 hi hello hey thanks thank dear morning afternoon evening quick question wondering curious
                 wonder
         sure kindly interested interesting anything something stuff things thing
+                doing perform performed fare fared fares going gone went
         """
     )
 )
@@ -175,10 +179,23 @@ def read_question(text: str, vocabulary: Vocabulary, previous: QuerySpec | None 
     specific = metric is not None and metric.name not in ("revenue", "orders", "quantity")
     which = _WHICH.search(lower)
     best_period = which is not None and _SUPERLATIVE.search(lower) is not None and (named or span is not None)
+    # "How did each category do in 2019?", "how is Office doing": performance of something the data has.
+    dimension = find_dimension(lower)
+    performance = _PERFORMANCE.search(lower) is not None and (
+        named or (dimension is not None and dimension.name in ("category", "product", "customer"))
+    )
     lacking = _LACKS.search(lower)
     if lacking is not None and (named or span is not None or _SALES_WORDS.search(lower) or weak_sales):
         return Reading(None, True, (), _lacks(lacking.group(0), vocabulary))
-    if not (_SALES_WORDS.search(lower) or ranked_sales or weak_sales or follow_up or specific or best_period):
+    if not (
+        _SALES_WORDS.search(lower)
+        or ranked_sales
+        or weak_sales
+        or follow_up
+        or specific
+        or best_period
+        or performance
+    ):
         return NOT_SALES
     if dates.unread:
         asked = " and ".join(f"'{part}'" for part in dates.unread)

@@ -34,6 +34,7 @@ templates.env.filters["markdown"] = markdown
 templates.env.filters["from_json"] = json.loads
 templates.env.filters["figure"] = figure
 templates.env.filters["dashboard_link"] = dashboard_link
+templates.env.tests["startingwith"] = lambda value, prefix: bool(prefix) and str(value).startswith(prefix)
 router = APIRouter(include_in_schema=False)
 
 Csrf = Annotated[str, Form()]

@@ -84,12 +84,14 @@ class SalesQueryStep(Step):
         span["read_by"] = "rules"
         if reading.notes:
             span["notes"] = list(reading.notes)
-        if reading.declined is not None:
+        if spec is None and self.options.model_fallback:
+            # A capable model may read what the rules could not ("twenty nineteen"); its spec is
+            # validated against the same vocabulary, and without one the rules' answer stands.
+            spec = await self._ask_model(ctx, vocabulary, span)
+        if spec is None and reading.declined is not None:
             state.declined = reading.declined
             span["declined"] = reading.declined
             return True
-        if spec is None and self.options.model_fallback:
-            spec = await self._ask_model(ctx, vocabulary, span)
         if spec is None:
             span["reason"] = "not a sales question"
             return False
