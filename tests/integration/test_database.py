@@ -18,9 +18,9 @@ def test_migrations_and_models_do_not_drift(database: Database) -> None:
     with database.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
-    assert current_revision(database.engine) == "0003_answer"
+    assert current_revision(database.engine) == "0004_customer_rollup"
     upgrade(database.engine)  # running it again is harmless
-    assert current_revision(database.engine) == "0003_answer"
+    assert current_revision(database.engine) == "0004_customer_rollup"
 
 
 def test_sqlite_connections_use_wal_and_foreign_keys(database: Database) -> None:

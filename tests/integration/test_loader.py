@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from chatdash import sales
-from chatdash.db.models import SalesDaily, SalesDailyCategory, SalesMonthly, SalesRow
+from chatdash.db.models import SalesDaily, SalesDailyCategory, SalesMonthly, SalesMonthlyCustomer, SalesRow
 from chatdash.errors import BadRowError, DataError
 from chatdash.sales.files import read_file, write_file
 from chatdash.sales.generator import generate, generate_frame
 from chatdash.sales.loader import load_frames, next_order_id
+from chatdash.sales.queries import order_stats
 from tests.conftest import Database
 
 
@@ -40,12 +41,19 @@ def test_replace_then_append_keeps_every_figure_exact(database: Database) -> Non
     assert metrics.total_revenue * 100 == (both["price_cents"] * both["quantity"]).sum()
     # Rollups: every grain accounts for every row and every cent.
     with database.engine.connect() as conn:
-        for table in (SalesDaily, SalesMonthly, SalesDailyCategory):
+        for table in (SalesDaily, SalesMonthly, SalesDailyCategory, SalesMonthlyCustomer):
             assert conn.execute(select(func.sum(table.order_count))).scalar_one() == 7_000
             assert (
                 conn.execute(select(func.sum(table.revenue_cents))).scalar_one()
                 == metrics.total_revenue * 100
             )
+    # What the customer rollup answers (whole months and edge days alike) matches the rows.
+    stats = order_stats(database.engine, sales.SalesFilter(dt.date(2015, 3, 10), dt.date(2019, 8, 20)))[0]
+    rows = both.filter(pl.col("order_date").is_between(dt.date(2015, 3, 10), dt.date(2019, 8, 20)))
+    assert (stats.orders, stats.customers) == (rows.height, rows["customer_id"].n_unique())
+    assert (
+        stats.largest * 100 == rows["total_cents"].max() and stats.smallest * 100 == rows["total_cents"].min()
+    )
     # Replacing starts over.
     load_frames(database.engine, [first], replace=True)
     assert sales.key_metrics(database.engine).orders == 4_000

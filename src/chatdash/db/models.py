@@ -145,6 +145,30 @@ class SalesDailyCategory(Base):
     order_count: Mapped[int] = mapped_column(BigInteger)
 
 
+class SalesMonthlyCustomer(Base):
+    """Monthly totals per customer and product, and the largest and smallest order total of each: what
+    only order rows knew (distinct customers, customers as a dimension, the largest order) read whole
+    months from here instead (at most months x customers x products rows, whatever the order count);
+    only the partial months at the edges of a range read ``sales_data``."""
+
+    __tablename__ = "sales_monthly_customer"
+    __table_args__ = (
+        PrimaryKeyConstraint("month", "customer_id", "product_id", "product_name", "category"),
+        {"sqlite_with_rowid": False},
+    )
+
+    month: Mapped[dt.date] = mapped_column(Date)
+    customer_id: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int] = mapped_column(Integer)
+    product_name: Mapped[str] = mapped_column(String(255))
+    category: Mapped[str] = mapped_column(String(100))
+    revenue_cents: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    order_count: Mapped[int] = mapped_column(BigInteger)
+    max_total_cents: Mapped[int] = mapped_column(BigInteger)
+    min_total_cents: Mapped[int] = mapped_column(BigInteger)
+
+
 SALES_SECONDARY_INDEXES = ("ix_sales_data_date_order", "ix_sales_data_category_date_order")
 
 

@@ -25,14 +25,23 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
+    union_all,
 )
 from sqlalchemy.sql import ColumnElement
 
 from chatdash.db.engine import translate_errors
-from chatdash.db.models import Base, SalesDaily, SalesDailyCategory, SalesMonthly, SalesRow
+from chatdash.db.models import (
+    Base,
+    SalesDaily,
+    SalesDailyCategory,
+    SalesMonthly,
+    SalesMonthlyCustomer,
+    SalesRow,
+)
 from chatdash.errors import QueryError
 from chatdash.sales.frame import FILE_COLUMNS
 from chatdash.sales.periods import bucket, split_by_month
+from chatdash.sales.rollup import cents, first_of_month
 from chatdash.sales.types import (
     GRANULARITIES,
     CategoryRevenue,
@@ -58,6 +67,7 @@ _daily = Base.metadata.tables[SalesDaily.__tablename__]
 _monthly = Base.metadata.tables[SalesMonthly.__tablename__]
 _by_category = Base.metadata.tables[SalesDailyCategory.__tablename__]
 _raw = Base.metadata.tables[SalesRow.__tablename__]
+_customers = Base.metadata.tables[SalesMonthlyCustomer.__tablename__]
 Span = tuple[dt.date | None, dt.date | None]
 """An inclusive date range; None is an open end."""
 MAX_PAGE_SIZE = 10_000
@@ -368,67 +378,133 @@ def daily_totals(engine: Engine, flt: SalesFilter = ALL) -> list[DayTotals]:
 
 
 def order_stats(engine: Engine, flt: SalesFilter = ALL, by: RawGroup | None = None) -> list[OrderStats]:
-    """What only the order rows know (distinct customers, the largest and smallest order), over the
-    filter, as one row or one per ``by`` group. Reads ``sales_data``: its cost grows with the orders
-    in the period (the date and category indexes narrow it)."""
-    year, month = (
-        cast(extract("year", _raw.c.order_date), Integer),
-        cast(extract("month", _raw.c.order_date), Integer),
-    )
-    keys: dict[str, list[ColumnElement[Any]]] = {
-        "category": [_raw.c.categories],
-        "product": [_raw.c.product_names],
-        "customer": [_raw.c.customer_id],
-        "day": [_raw.c.order_date],
-        "month": [year, month],
-        "year": [year],
-    }
-    group = keys[by] if by else []
-    columns = [
-        func.count(),
-        func.count(_raw.c.customer_id.distinct()),
-        func.max(_raw.c.total),
-        func.min(_raw.c.total),
-        _bigint(func.sum(_raw.c.quantity)),
-    ]
-    stmt = select(*group, *columns).where(*_raw_where(flt))
-    if group:
-        stmt = stmt.group_by(*group).order_by(*group)
+    """What single orders and customers make (distinct customers, the largest and smallest order), over
+    the filter, as one row or one per ``by`` group. Whole months read ``sales_monthly_customer``, only
+    the days at the edges of a range (and a grouping by day) read ``sales_data``."""
+    if by == "day":
+        return _order_stats_by_day(engine, flt)
     with _connect(engine) as conn:
+        cells = _customer_cells(conn, flt)
+        year = cast(extract("year", cells.c.month), Integer)
+        keys: dict[str, list[ColumnElement[Any]]] = {
+            "category": [cells.c.category],
+            "product": [cells.c.product],
+            "customer": [cells.c.customer_id],
+            "month": [cells.c.month],
+            "year": [year],
+        }
+        group = keys[by] if by else []
+        columns = [
+            func.sum(cells.c.orders),
+            func.count(cells.c.customer_id.distinct()),
+            func.max(cells.c.largest),
+            func.min(cells.c.smallest),
+            func.sum(cells.c.quantity),
+        ]
+        stmt = select(*group, *columns)
+        if group:
+            stmt = stmt.group_by(*group).order_by(*group)
         rows = conn.execute(stmt).all()
     stats = []
     for row in rows:
-        key, values = row[: len(group)], row[len(group) :]
-        orders, customers, largest, smallest, units = values
+        key, (orders, customers, largest, smallest, units) = row[: len(group)], row[len(group) :]
         if orders:
-            stats.append(
-                OrderStats(
-                    _raw_label(by, key), int(orders), int(customers), largest, smallest, int(units or 0)
-                )
-            )
+            label = _stats_label(by, key)
+            largest, smallest = cents_to_decimal(int(largest)), cents_to_decimal(int(smallest))
+            stats.append(OrderStats(label, int(orders), int(customers), largest, smallest, int(units)))
     return stats
 
 
-def _raw_label(by: RawGroup | None, key: Any) -> str:
-    """A group's label: the name, the customer id, or the period's first day (ISO)."""
-    if by == "month":
-        return dt.date(int(key[0]), int(key[1]), 1).isoformat()
-    if by == "year":
-        return dt.date(int(key[0]), 1, 1).isoformat()
-    return str(key[0]) if key else ""
-
-
 def customer_totals(engine: Engine, flt: SalesFilter = ALL) -> list[CustomerTotals]:
-    """Revenue (cents), units and orders per customer (``customer_id``) over the filter, from the order
-    rows (no rollup holds customers)."""
-    revenue = func.sum(_raw.c.total)
+    """Revenue (cents), units and orders per customer (``customer_id``) over the filter."""
+    with _connect(engine) as conn:
+        cells = _customer_cells(conn, flt)
+        stmt = select(
+            cells.c.customer_id,
+            func.sum(cells.c.revenue_cents),
+            func.sum(cells.c.quantity),
+            func.sum(cells.c.orders),
+        ).group_by(cells.c.customer_id)
+        return [
+            CustomerTotals(int(customer), int(revenue), int(units), int(orders))
+            for customer, revenue, units, orders in conn.execute(stmt).all()
+        ]
+
+
+def _customer_cells(conn: Connection, flt: SalesFilter) -> Any:
+    """(month, customer, product, category) cells of the filter: whole months from the customer
+    rollup, the edge days summed from ``sales_data`` the same way; one subquery for both."""
+    months, days = split_by_month(flt.start, flt.end)
+    parts: list[Any] = []
+    if months is not None:
+        t = _customers
+        where = [w for w in [_within(t.c.month, *months)] if w is not None] + _names(flt, t)
+        parts.append(
+            select(
+                t.c.month.label("month"),
+                t.c.customer_id.label("customer_id"),
+                t.c.product_name.label("product"),
+                t.c.category.label("category"),
+                t.c.revenue_cents.label("revenue_cents"),
+                t.c.quantity.label("quantity"),
+                t.c.order_count.label("orders"),
+                t.c.max_total_cents.label("largest"),
+                t.c.min_total_cents.label("smallest"),
+            ).where(*where)
+        )
+    for first, last in days:
+        month = first_of_month(_raw.c.order_date)
+        key = (month, _raw.c.customer_id, _raw.c.product_names, _raw.c.categories)
+        edge = SalesFilter(first, last, flt.categories, flt.products)
+        parts.append(
+            select(
+                month.label("month"),
+                _raw.c.customer_id.label("customer_id"),
+                _raw.c.product_names.label("product"),
+                _raw.c.categories.label("category"),
+                cents(conn, func.sum(_raw.c.price * _raw.c.quantity)).label("revenue_cents"),
+                _bigint(func.sum(_raw.c.quantity)).label("quantity"),
+                func.count().label("orders"),
+                cents(conn, func.max(_raw.c.total)).label("largest"),
+                cents(conn, func.min(_raw.c.total)).label("smallest"),
+            )
+            .where(*_raw_where(edge))
+            .group_by(*key)
+        )
+    if len(parts) == 1:
+        return parts[0].subquery("cells")
+    return union_all(*parts).subquery("cells")
+
+
+def _order_stats_by_day(engine: Engine, flt: SalesFilter) -> list[OrderStats]:
+    """Per day, from ``sales_data`` (no rollup holds a day's customers)."""
     stmt = (
-        select(_raw.c.customer_id, revenue, _bigint(func.sum(_raw.c.quantity)), func.count())
+        select(
+            _raw.c.order_date,
+            func.count(),
+            func.count(_raw.c.customer_id.distinct()),
+            func.max(_raw.c.total),
+            func.min(_raw.c.total),
+            _bigint(func.sum(_raw.c.quantity)),
+        )
         .where(*_raw_where(flt))
-        .group_by(_raw.c.customer_id)
+        .group_by(_raw.c.order_date)
+        .order_by(_raw.c.order_date)
     )
     with _connect(engine) as conn:
         return [
-            CustomerTotals(int(customer), int(total.scaleb(2)), int(units), int(orders))
-            for customer, total, units, orders in conn.execute(stmt).all()
+            OrderStats(day.isoformat(), int(orders), int(customers), largest, smallest, int(units))
+            for day, orders, customers, largest, smallest, units in conn.execute(stmt).all()
         ]
+
+
+def _stats_label(by: RawGroup | None, key: Any) -> str:
+    """A group's label: the name, the customer id, or the period's first day (ISO)."""
+    if not key:
+        return ""
+    if by == "year":
+        return dt.date(int(key[0]), 1, 1).isoformat()
+    if by == "month":
+        value = key[0]
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    return str(key[0])

@@ -1,7 +1,9 @@
 """The rollups that every aggregate reads, rebuilt inside each load's transaction.
 
 ``sales_daily`` (day x product) is summed from ``sales_data``; ``sales_monthly`` (month x
-product) and ``sales_daily_category`` (day x category) from ``sales_daily``. Because ``order_id``
+product) and ``sales_daily_category`` (day x category) from ``sales_daily``;
+``sales_monthly_customer`` (month x customer x product, with each cell's largest and smallest order
+total) from ``sales_data``. Because ``order_id``
 is unique per row, ``order_count`` (rows per
 period and product) is also the exact number of distinct orders, and stays exact when summed over
 any date range or set of categories.
@@ -17,7 +19,14 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import FunctionElement
 
-from chatdash.db.models import Base, SalesDaily, SalesDailyCategory, SalesMonthly, SalesRow
+from chatdash.db.models import (
+    Base,
+    SalesDaily,
+    SalesDailyCategory,
+    SalesMonthly,
+    SalesMonthlyCustomer,
+    SalesRow,
+)
 from chatdash.sales.periods import month_end, month_start
 from chatdash.sales.types import DateRange
 
@@ -25,6 +34,7 @@ _raw = Base.metadata.tables[SalesRow.__tablename__]
 _daily = Base.metadata.tables[SalesDaily.__tablename__]
 _monthly = Base.metadata.tables[SalesMonthly.__tablename__]
 _by_category = Base.metadata.tables[SalesDailyCategory.__tablename__]
+_customers = Base.metadata.tables[SalesMonthlyCustomer.__tablename__]
 _TOTALS = ["product_id", "product_name", "category", "revenue_cents", "quantity", "order_count"]
 
 
@@ -51,6 +61,36 @@ def _revenue_cents(connection: Connection) -> Any:
     if connection.dialect.name == "sqlite":
         return func.sum(line_total)  # SQLite stores money as integer cents already
     return cast(func.sum(line_total) * 100, BigInteger)
+
+
+def cents(connection: Connection, money: Any) -> Any:
+    """A money expression of ``sales_data`` (or an aggregate of one) in integer cents."""
+    if connection.dialect.name == "sqlite":
+        return money
+    return cast(money * 100, BigInteger)
+
+
+def rebuild_customer_rollup(connection: Connection, between: DateRange | None = None) -> None:
+    """Recompute ``sales_monthly_customer`` for every month, or for the months ``between`` touches."""
+    month = first_of_month(_raw.c.order_date)
+    key = (month, _raw.c.customer_id, _raw.c.product_id, _raw.c.product_names, _raw.c.categories)
+    rows = select(
+        *key,
+        _revenue_cents(connection),
+        func.sum(_raw.c.quantity),
+        func.count(),
+        cents(connection, func.max(_raw.c.total)),
+        cents(connection, func.min(_raw.c.total)),
+    ).group_by(*key)
+    wipe = delete(_customers)
+    if between is not None:
+        first, last = month_start(between.start), month_end(between.end)
+        rows = rows.where(_raw.c.order_date.between(first, last))
+        wipe = wipe.where(_customers.c.month.between(first, last))
+    connection.execute(wipe)
+    columns = ["month", "customer_id", "product_id", "product_name", "category", "revenue_cents"]
+    columns += ["quantity", "order_count", "max_total_cents", "min_total_cents"]
+    connection.execute(insert(_customers).from_select(columns, rows))
 
 
 def rebuild_rollup(connection: Connection, between: DateRange | None = None) -> None:
@@ -97,3 +137,4 @@ def rebuild_rollup(connection: Connection, between: DateRange | None = None) -> 
     connection.execute(
         insert(_by_category).from_select(["day", "category", "revenue_cents", "order_count"], by_category)
     )
+    rebuild_customer_rollup(connection, between)
