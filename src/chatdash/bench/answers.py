@@ -3,8 +3,8 @@ benchmark databases `chatdash bench dashboard` builds (the same rows, reused).
 
 Each question is read with the cached vocabulary (as the chat's ``sales_query`` step does) and answered
 through the query layer; the figure is what a user would read. Rollup metrics cost the same at any
-size; metrics that need the order rows (distinct customers, the largest order, customers as a
-dimension) grow with the orders in the period, so they are reported apart.
+size; customer metrics (distinct customers, the largest order, customers as a dimension) read the
+monthly customer rollup and the edge days' order rows, so they are reported apart.
 """
 
 from __future__ import annotations

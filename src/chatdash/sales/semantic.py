@@ -7,8 +7,10 @@ shown and tested everywhere. Filters (categories, products) come from the table'
 (``chatdash.sales.vocabulary``), dates from ``chatdash.sales.dates``.
 
 Where a metric comes from matters for speed: ``rollup`` metrics are sums the daily and monthly rollups
-hold (their cost does not grow with the number of orders); ``raw`` metrics need the order rows
-(distinct customers, the largest order), so their cost grows with the orders in the period.
+hold (their cost does not grow with the number of orders); ``raw`` metrics need facts of single orders
+and customers (distinct customers, the largest order): whole months come from the monthly customer
+rollup (months x customers x products rows), only the days at the edges of a period from the order
+rows, so their cost grows with the customers in the period and the orders of its edge days.
 """
 
 from __future__ import annotations
