@@ -51,7 +51,6 @@ def test_a_dropped_connection_is_replaced_without_a_restart(database: Database) 
 
 def test_an_in_memory_sqlite_engine_works() -> None:
     """``sqlite://`` gets SQLAlchemy's single-connection pool, which takes no pool sizes."""
-    from sqlalchemy import text
 
     from chatdash.db.engine import make_engine
 
@@ -62,3 +61,21 @@ def test_an_in_memory_sqlite_engine_works() -> None:
                 assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1  # our pragmas ran
         finally:
             engine.dispose()
+
+
+def test_migration_0004_fills_the_customer_rollup_from_the_rows(database: Database) -> None:
+    """A database loaded before the customer rollup existed gets it filled, equal to the loader's."""
+
+    load_frames(database.engine, [generate_frame(3_000, 3)], replace=True)
+    totals = (
+        "SELECT SUM(order_count), SUM(revenue_cents), MAX(max_total_cents), MIN(min_total_cents), COUNT(*) "
+    )
+    totals += "FROM sales_monthly_customer"
+    with database.engine.begin() as conn:
+        loaded = tuple(int(v) for v in conn.execute(text(totals)).one())
+        conn.execute(text("DROP TABLE sales_monthly_customer"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0003_answer'"))
+    upgrade(database.engine)
+    with database.engine.connect() as conn:
+        assert tuple(int(v) for v in conn.execute(text(totals)).one()) == loaded
+    assert loaded[0] == 3_000

@@ -32,9 +32,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("month", "customer_id", "product_id", "product_name", "category"),
         sqlite_with_rowid=False,
     )
-    from chatdash.sales.rollup import rebuild_customer_rollup
-
-    rebuild_customer_rollup(op.get_bind())
+    # Filled here in plain SQL (a migration must not change with later code): what
+    # chatdash.sales.rollup.rebuild_customer_rollup computes, money in integer cents.
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":  # money is stored as integer cents already
+        month, cents = "date(order_date, 'start of month')", "{}"
+    else:
+        month, cents = "CAST(date_trunc('month', order_date) AS DATE)", "CAST({} * 100 AS BIGINT)"
+    op.execute(
+        sa.text(
+            "INSERT INTO sales_monthly_customer (month, customer_id, product_id, product_name, category, "
+            "revenue_cents, quantity, order_count, max_total_cents, min_total_cents) "
+            f"SELECT {month}, customer_id, product_id, product_names, categories, "
+            f"{cents.format('SUM(price * quantity)')}, SUM(quantity), COUNT(*), "
+            f"{cents.format('MAX(total)')}, {cents.format('MIN(total)')} "
+            f"FROM sales_data GROUP BY {month}, customer_id, product_id, product_names, categories"
+        )
+    )
 
 
 def downgrade() -> None:
