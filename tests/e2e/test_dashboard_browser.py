@@ -15,8 +15,10 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import polars as pl
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import Engine
@@ -24,6 +26,7 @@ from sqlalchemy import Engine
 from chatdash.dashboard.formatting import count, money
 from chatdash.db.engine import make_engine
 from chatdash.sales import SalesFilter, key_metrics
+from chatdash.sales.generator import generate_frame
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -182,7 +185,7 @@ def test_a_shared_link_reproduces_the_view(server: Server, page: Page) -> None:
 def test_choosing_a_category_puts_it_in_the_link(server: Server, page: Page) -> None:
     page.goto(server.url)
     metric_values(page)
-    page.get_by_test_id("stMultiSelect").click()
+    page.get_by_test_id("stMultiSelect").filter(has=page.get_by_text("Categories", exact=True)).click()
     page.get_by_role("option", name="Stationery").click()
     page.wait_for_url("**category=Stationery**")
     flt = SalesFilter(categories=("Stationery",))
@@ -190,6 +193,34 @@ def test_choosing_a_category_puts_it_in_the_link(server: Server, page: Page) -> 
         money(key_metrics(server.engine, flt).total_revenue)
     )
     assert metric_values(page) == expected_metrics(server.engine, flt)
+
+
+def test_a_product_link_shows_and_downloads_those_products(server: Server, page: Page) -> None:
+    """The chat's link format for an answer about products; figures from the rows `init` loaded."""
+    page.goto(server.url + "?product=Laptop&product=Desk&start=2016-01-01&end=2019-12-31")
+    rows = (
+        generate_frame(ROWS)  # what `chatdash init --rows ROWS` loaded (seed 42)
+        .filter(
+            pl.col("order_date").is_between(dt.date(2016, 1, 1), dt.date(2019, 12, 31)),
+            pl.col("product_names").is_in(["Laptop", "Desk"]),
+        )
+        .with_columns(revenue=pl.col("price_cents") * pl.col("quantity"))
+    )
+    revenue = int(rows["revenue"].sum())
+    assert metric_values(page)[:3] == [
+        money(Decimal(revenue) / 100),
+        count(rows.height),
+        money((Decimal(revenue) / rows.height).quantize(Decimal(1), ROUND_HALF_UP) / 100),
+    ]
+    chosen = page.get_by_test_id("stMultiSelect").filter(has=page.get_by_text("Products", exact=True))
+    expect(chosen.get_by_text("Desk", exact=True)).to_be_visible()
+    expect(chosen.get_by_text("Laptop", exact=True)).to_be_visible()
+    href = page.get_by_role("link", name="Download all").get_attribute("href")
+    assert href is not None and "product=Desk&product=Laptop" in href
+    with urllib.request.urlopen(server.url.removesuffix(BASE_PATH + "/") + href, timeout=30) as response:
+        lines = response.read().decode().splitlines()[1:]
+    assert sorted(int(line.split(",", 1)[0]) for line in lines) == sorted(rows["order_id"].to_list())
+    screenshot(page, "dashboard-products.png")
 
 
 def test_the_csv_link_downloads_the_filtered_rows(server: Server, page: Page) -> None:

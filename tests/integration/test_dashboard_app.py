@@ -2,12 +2,15 @@
 
 Every figure is checked against an independent Polars computation over the rows that were loaded
 (``sample_frame``), on SQLite and on PostgreSQL; the messages for an empty table, a database
-that is not initialised and one that does not answer are checked on the page.
+that is not initialised and one that does not answer are checked on the page. The page's CSV link
+is followed through the export route to check that the file holds the rows the page shows.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import socket
 from collections.abc import Callable, Iterator
@@ -18,10 +21,12 @@ from typing import Any
 import polars as pl
 import pytest
 import streamlit as st
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
 from chatdash.config import get_settings
-from chatdash.dashboard import APP_PATH, formatting, state
+from chatdash.dashboard import APP_PATH, export, formatting, state
 from chatdash.db.engine import _cached_engine, get_engine
 from chatdash.sales.generator import generate
 from chatdash.sales.loader import load_frames
@@ -65,6 +70,14 @@ def caption_with(page: AppTest, text: str) -> str:
 
 def problems(page: AppTest) -> list[str]:
     return [e.value for e in page.exception]
+
+
+def download(page: AppTest) -> list[list[str]]:
+    """Follow the page's CSV link (no base path under AppTest) through the export route: the rows."""
+    with TestClient(Starlette(routes=export.routes(None))) as http:
+        response = http.get(page.link_button[0].proto.url)
+    assert response.status_code == 200, response.text
+    return list(csv.reader(io.StringIO(response.text)))[1:]
 
 
 # -- fixtures --------------------------------------------------------------------------------
@@ -198,6 +211,113 @@ def test_a_broken_link_falls_back_with_notices(
     assert list(page.warning) == []
 
 
+def test_a_product_link_shows_those_products_everywhere(
+    loaded: Database, sample_frame: pl.DataFrame, open_app: OpenApp
+) -> None:
+    start, end = dt.date(2017, 3, 1), dt.date(2019, 6, 30)
+    page = open_app(
+        dashboard_url(loaded), product=["Laptop", "Desk"], start=start.isoformat(), end=end.isoformat()
+    )
+    assert problems(page) == [] and list(page.warning) == []
+    rows = pick(sample_frame, start, end, products=("Laptop", "Desk"))
+    assert shown(page) == figures(rows)
+    assert page.multiselect(key="products").value == ["Desk", "Laptop"]
+    assert page.multiselect(key="categories").value == []
+    # The link is rewritten in the data's order, as categories are.
+    assert page.query_params == {"start": "2017-03-01", "end": "2019-06-30", "product": ["Desk", "Laptop"]}
+
+    # The change against the same number of days before, for the same two products.
+    before = pick(sample_frame, start - (end - start) - dt.timedelta(days=1), start - dt.timedelta(days=1))
+    before = before.filter(pl.col("product_names").is_in(["Laptop", "Desk"]))
+    revenue_now = Decimal(int(rows["revenue"].sum())) / 100
+    revenue_then = Decimal(int(before["revenue"].sum())) / 100
+    assert page.metric[0].proto.delta == formatting.change(revenue_now, revenue_then, as_money=True)
+    assert page.metric[1].proto.delta == formatting.change(rows.height, before.height, as_money=False)
+
+    monthly = (
+        rows.group_by(pl.col("order_date").dt.strftime("%Y-%m").alias("month"))
+        .agg(pl.col("revenue").sum(), pl.len().alias("orders"))
+        .sort("month")
+    )  # 28 months: automatic granularity is months
+    assert chart(page)["data"][0]["customdata"] == [
+        [m, money(r), f"{n:,}"] for m, r, n in monthly.iter_rows()
+    ]
+
+    by_category = (
+        rows.group_by("categories")
+        .agg(pl.col("revenue").sum())
+        .sort(["revenue", "categories"], descending=[True, False])
+    )
+    page.session_state["chart"] = state.CHARTS["category"]
+    page.run()
+    bars = chart(page)["data"][0]
+    assert bars["x"] == by_category["categories"].to_list() and len(bars["x"]) == 2  # Electronics, Office
+    assert bars["text"] == [money(c) for c in by_category["revenue"]]
+
+    by_product = (
+        rows.group_by("product_names")
+        .agg(pl.col("revenue").sum())
+        .sort(["revenue", "product_names"], descending=[True, False])
+    )
+    page.session_state["chart"] = state.CHARTS["products"]
+    page.run()
+    bars = chart(page)["data"][0]
+    assert bars["y"] == list(reversed(by_product["product_names"].to_list()))
+    assert bars["text"] == [money(c) for c in reversed(by_product["revenue"].to_list())]
+    assert chart(page)["layout"]["title"]["text"] == "Top 2 products by revenue"
+
+    newest = rows.sort(["order_date", "order_id"], descending=True)
+    assert caption_with(page, "Rows").startswith(f"Rows 1 to 50 of {rows.height:,} ")
+    assert page.dataframe[0].value["order_id"].tolist() == newest["order_id"].head(50).to_list()
+    assert set(page.dataframe[0].value["product_name"]) == {"Desk", "Laptop"}
+    assert page.link_button[0].label == f"Download all {rows.height:,} rows (CSV)"
+
+
+def test_the_csv_link_honours_the_product_filter(
+    loaded: Database, sample_frame: pl.DataFrame, open_app: OpenApp
+) -> None:
+    page = open_app(
+        dashboard_url(loaded),
+        start="2016-01-01",
+        end="2018-12-31",
+        category="Electronics",
+        product=["Laptop", "Desk", "Smartphone"],  # Desk is Office: an order must match both
+        sort="oldest",
+    )
+    assert problems(page) == [] and list(page.warning) == []
+    assert page.link_button[0].proto.url == (
+        "/export/sales.csv?start=2016-01-01&end=2018-12-31&category=Electronics"
+        "&product=Desk&product=Laptop&product=Smartphone&sort=oldest"
+    )
+    rows = pick(
+        sample_frame,
+        dt.date(2016, 1, 1),
+        dt.date(2018, 12, 31),
+        ("Electronics",),
+        ("Laptop", "Desk", "Smartphone"),
+    ).sort(["order_date", "order_id"])
+    assert shown(page) == figures(rows)
+    lines = download(page)
+    assert [int(line[0]) for line in lines] == rows["order_id"].to_list()
+    assert {line[5] for line in lines} == {"Laptop", "Smartphone"}
+    assert [line[9] for line in lines] == [f"{Decimal(c) / 100:.2f}" for c in rows["total_cents"]]
+
+
+def test_an_unknown_product_in_a_link_is_dropped_with_a_notice(
+    loaded: Database, sample_frame: pl.DataFrame, open_app: OpenApp
+) -> None:
+    page = open_app(dashboard_url(loaded), product=["Toaster", "Laptop"])
+    assert problems(page) == []
+    assert [w.value for w in page.warning] == ["Unknown product 'Toaster' in the link was ignored."]
+    assert shown(page) == figures(pick(sample_frame, products=("Laptop",)))
+    assert page.multiselect(key="products").value == ["Laptop"]
+    assert page.query_params == {"product": "Laptop"}
+    assert len(download(page)) == pick(sample_frame, products=("Laptop",)).height
+
+    page.run()  # the repaired link has nothing more to report
+    assert list(page.warning) == []
+
+
 def test_end_before_start_is_a_message_not_a_query(loaded: Database, open_app: OpenApp) -> None:
     page = open_app(dashboard_url(loaded), start="2020-01-01", end="2019-01-01")
     assert problems(page) == []
@@ -234,6 +354,13 @@ def test_filters_update_metrics_chart_rows_and_link(
         "week of 2020-02-17",
     ]
     assert page.query_params["granularity"] == "week"
+
+    page.multiselect(key="categories").set_value([])
+    page.multiselect(key="products").set_value(["Monitor", "Chair"]).run()
+    rows = pick(sample_frame, dt.date(2020, 2, 10), dt.date(2020, 2, 20), products=("Monitor", "Chair"))
+    assert shown(page) == figures(rows)
+    assert page.query_params["product"] == ["Chair", "Monitor"] and "category" not in page.query_params
+    assert caption_with(page, "Rows").startswith(f"Rows 1 to {rows.height} of {rows.height} ")
 
 
 def test_top_products_tab(loaded: Database, sample_frame: pl.DataFrame, open_app: OpenApp) -> None:

@@ -41,6 +41,11 @@ def categories() -> list[str]:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
+def products() -> list[str]:
+    return sales.product_names(engine())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
 def overview(flt: SalesFilter) -> Overview:
     """Key metrics, revenue by category and the product ranking: one rollup query for three parts."""
     return sales.overview(engine(), flt)
@@ -58,5 +63,5 @@ def rows_page(flt: SalesFilter, after: RowCursor | None, limit: int, newest_firs
 
 def clear() -> None:
     """Forget every cached result (the Refresh button); the engine stays."""
-    for cached in (span, categories, overview, series, rows_page):
+    for cached in (span, categories, products, overview, series, rows_page):
         cached.clear()

@@ -89,7 +89,8 @@ def download(request: Request) -> Response:
         if span is None:
             return PlainTextResponse("No orders in the database: run `chatdash init`.\n", status_code=404)
         params = {name: request.query_params.getlist(name) for name in request.query_params}
-        view, notices = state.from_params(params, span, sales.categories(engine))
+        known = state.Known(sales.categories(engine), sales.product_names(engine))
+        view, notices = state.from_params(params, span, known)
         if notices:
             # A link the page made never has these: refuse rather than export something else.
             return PlainTextResponse("\n".join(notices) + "\n", status_code=400)

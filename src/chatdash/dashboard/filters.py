@@ -19,6 +19,7 @@ from chatdash.sales import GRANULARITIES, DateRange, Granularity, auto_granulari
 
 DATES = "dates"
 CATEGORIES = "categories"
+PRODUCTS = "products"
 GRANULARITY = "granularity"
 CHART = "chart"
 NEWEST_FIRST = "newest_first"
@@ -27,13 +28,14 @@ AUTO = "auto"
 """The granularity widget's value for "chosen from the date range" (a None option would read as unset)."""
 
 
-def seed(span: DateRange, known_categories: Sequence[str]) -> list[str]:
+def seed(span: DateRange, known: state.Known) -> list[str]:
     """Give each widget without state the URL's value; returns what was wrong in the URL."""
     params = {name: st.query_params.get_all(name) for name in st.query_params}
-    linked, notices = state.from_params(params, span, known_categories)
+    linked, notices = state.from_params(params, span, known)
     values: dict[str, object] = {
         DATES: (linked.start, linked.end),
         CATEGORIES: list(linked.categories),
+        PRODUCTS: list(linked.products),
         GRANULARITY: linked.granularity or AUTO,
         CHART: state.CHARTS[linked.chart],
         NEWEST_FIRST: linked.newest_first,
@@ -42,29 +44,30 @@ def seed(span: DateRange, known_categories: Sequence[str]) -> list[str]:
     for key, value in values.items():
         if key not in st.session_state:
             st.session_state[key] = value
-    _keep_within(span, known_categories)
+    _keep_within(span, known)
     return notices
 
 
-def _keep_within(span: DateRange, known_categories: Sequence[str]) -> None:
-    """After a Refresh the data's range or categories may have changed under the widgets."""
+def _keep_within(span: DateRange, known: state.Known) -> None:
+    """After a Refresh the data's range, categories or products may have changed under the widgets."""
     dates = st.session_state[DATES]
     bounded = tuple(state.clamp(day, span) for day in dates)
     if bounded != tuple(dates):
         st.session_state[DATES] = bounded
-    chosen = st.session_state[CATEGORIES]
-    if any(name not in known_categories for name in chosen):
-        st.session_state[CATEGORIES] = [name for name in chosen if name in known_categories]
+    for key, names in ((CATEGORIES, known.categories), (PRODUCTS, known.products)):
+        chosen = st.session_state[key]
+        if any(name not in names for name in chosen):
+            st.session_state[key] = [name for name in chosen if name in names]
 
 
-def filter_bar(span: DateRange, known_categories: Sequence[str]) -> state.View | None:
-    """Dates, categories, granularity and Refresh in one row; the view, or None mid-selection.
+def filter_bar(span: DateRange, known: state.Known) -> state.View | None:
+    """Dates, categories, products, granularity and Refresh in one row; the view, or None mid-selection.
 
     ``st.date_input`` in range mode returns a one-element tuple after the first click of a new
     range: that is not a view yet, so there is nothing to query until the end date is picked.
     """
-    dates_column, categories_column, granularity_column, refresh_column = st.columns(
-        [3, 4, 2, 1], vertical_alignment="bottom"
+    dates_column, categories_column, products_column, granularity_column, refresh_column = st.columns(
+        [3, 3, 3.5, 2, 1.5], vertical_alignment="bottom"
     )
     dates = _complete_range(
         dates_column.date_input(
@@ -72,7 +75,14 @@ def filter_bar(span: DateRange, known_categories: Sequence[str]) -> state.View |
         )
     )
     categories_column.multiselect(
-        "Categories", known_categories, key=CATEGORIES, placeholder="All categories"
+        "Categories", known.categories, key=CATEGORIES, placeholder="All categories"
+    )
+    products_column.multiselect(
+        "Products",
+        known.products,
+        key=PRODUCTS,
+        placeholder="All products",
+        help="With categories chosen too, an order must match both.",
     )
     automatic = f"auto ({auto_granularity(*dates)})" if dates else "auto"
     granularity_column.selectbox(
@@ -93,16 +103,20 @@ def filter_bar(span: DateRange, known_categories: Sequence[str]) -> state.View |
         return None
     chosen_granularity = st.session_state[GRANULARITY]
     granularity: Granularity | None = None if chosen_granularity == AUTO else chosen_granularity
-    chosen = set(st.session_state[CATEGORIES])
     return state.View(
         start=dates[0],
         end=dates[1],
-        categories=tuple(name for name in known_categories if name in chosen),
+        categories=_in_data_order(known.categories, st.session_state[CATEGORIES]),
+        products=_in_data_order(known.products, st.session_state[PRODUCTS]),
         granularity=granularity,
         chart=chart_of(st.session_state[CHART]),
         newest_first=st.session_state[NEWEST_FIRST],
         page_size=st.session_state[PAGE_SIZE],
     )
+
+
+def _in_data_order(known: Sequence[str], chosen: Sequence[str]) -> tuple[str, ...]:
+    return tuple(name for name in known if name in chosen)
 
 
 def _complete_range(value: object) -> tuple[dt.date, dt.date] | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chatdash.dashboard import data, filters, sections, table
+from chatdash.dashboard import data, filters, sections, state, table
 from chatdash.errors import ChatdashError, ConfigError, DatabaseUnavailable, NotInitialized, QueryError
 
 INIT_HINT = "Run `chatdash init` to create the tables and load sample orders."
@@ -44,7 +44,7 @@ def _render() -> None:
             icon=":material/inbox:",
         )
         return
-    known = data.categories()
+    known = state.Known(data.categories(), data.products())
     st.caption(f"Orders from {span.start} to {span.end}.")
     for notice in filters.seed(span, known):
         st.warning(notice, icon=":material/link_off:")

@@ -2,13 +2,13 @@
 
 Pure Python (no Streamlit), so that the page and the CSV export read a link the same way and the
 rules can be tested on their own. A link is never refused: a value that cannot be used (a bad
-date, an unknown category, a date outside the data) falls back to the default or the nearest
-usable value, and ``from_params`` says so in a notice the page shows. Only defaults are left out
-of the URL, so the opening view's link stays short and follows the data when it grows.
+date, an unknown category or product, a date outside the data) falls back to the default or the
+nearest usable value, and ``from_params`` says so in a notice the page shows. Only defaults are
+left out of the URL, so the opening view's link stays short and follows the data when it grows.
 
-Parameters: ``start``, ``end`` (YYYY-MM-DD), ``category`` (repeated), ``granularity``
-(day|week|month; absent: automatic), ``chart`` (time|category|products), ``sort``
-(newest|oldest) and ``rows`` (page size).
+Parameters: ``start``, ``end`` (YYYY-MM-DD), ``category`` and ``product`` (repeated; with both,
+an order must match both), ``granularity`` (day|week|month; absent: automatic), ``chart``
+(time|category|products), ``sort`` (newest|oldest) and ``rows`` (page size).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ CHARTS: dict[str, str] = {
 }
 """Chart tab: URL value -> tab label, in tab order."""
 
-PARAMS = ("start", "end", "category", "granularity", "chart", "sort", "rows")
+PARAMS = ("start", "end", "category", "product", "granularity", "chart", "sort", "rows")
 """The query parameters the dashboard owns; any other parameter in a URL is left alone."""
 PAGE_SIZES: tuple[int, ...] = (25, 50, 100, 500, 1000)
 DEFAULT_PAGE_SIZE = 50
@@ -38,12 +38,21 @@ Params = Mapping[str, Sequence[str]]
 
 
 @dataclass(frozen=True, slots=True)
+class Known:
+    """What the data holds that a link may name: its categories and products, in the data's order."""
+
+    categories: Sequence[str]
+    products: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True)
 class View:
     """Everything a link says about the page. ``end`` may be before ``start``: the page says so."""
 
     start: dt.date
     end: dt.date
     categories: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
     granularity: Granularity | None = None
     """None: chosen from the date range (``auto_granularity``)."""
     chart: str = DEFAULT_CHART
@@ -52,7 +61,7 @@ class View:
 
     def sales_filter(self) -> SalesFilter:
         """The query layer's filter; raises ``QueryError`` when the end is before the start."""
-        return SalesFilter(self.start, self.end, self.categories)
+        return SalesFilter(self.start, self.end, self.categories, self.products)
 
     @property
     def effective_granularity(self) -> Granularity:
@@ -60,22 +69,17 @@ class View:
 
 
 def default_view(span: DateRange) -> View:
-    """The opening view: the data's whole date range, every category."""
+    """The opening view: the data's whole date range, every category and product."""
     return View(span.start, span.end)
 
 
-def from_params(params: Params, span: DateRange, known_categories: Sequence[str]) -> tuple[View, list[str]]:
+def from_params(params: Params, span: DateRange, known: Known) -> tuple[View, list[str]]:
     """The view a link asks for, and a notice for every value that could not be used as given."""
     notices: list[str] = []
     start = _date(params, "start", span, span.start, "the first order", notices)
     end = _date(params, "end", span, span.end, "the last order", notices)
-    categories: list[str] = []
-    for name in params.get("category", ()):
-        if name in known_categories:
-            if name not in categories:
-                categories.append(name)
-        else:
-            notices.append(f"Unknown category {name!r} in the link was ignored.")
+    categories = _names(params, "category", known.categories, notices)
+    products = _names(params, "product", known.products, notices)
     granularity: Granularity | None = None
     value = _one(params, "granularity")
     if value is not None and value != "auto":
@@ -89,7 +93,8 @@ def from_params(params: Params, span: DateRange, known_categories: Sequence[str]
     view = View(
         start=start,
         end=end,
-        categories=tuple(c for c in known_categories if c in categories),
+        categories=categories,
+        products=products,
         granularity=granularity,
         chart=chart,
         newest_first=sort == "newest",
@@ -119,13 +124,15 @@ def filter_params(view: View, span: DateRange) -> dict[str, list[str]]:
         params["end"] = [view.end.isoformat()]
     if view.categories:
         params["category"] = list(view.categories)
+    if view.products:
+        params["product"] = list(view.products)
     if view.newest_first != DEFAULT_NEWEST_FIRST:
         params["sort"] = [_sort(view.newest_first)]
     return params
 
 
 def previous_period(flt: SalesFilter, span: DateRange) -> SalesFilter | None:
-    """The same number of days just before the filter's range, same categories.
+    """The same number of days just before the filter's range, same categories and products.
 
     None when that period ends before the first order: there is nothing to compare with (the
     opening view, the whole data set, is such a case).
@@ -135,7 +142,7 @@ def previous_period(flt: SalesFilter, span: DateRange) -> SalesFilter | None:
     previous_end = start - dt.timedelta(days=1)
     if previous_end < span.start:
         return None
-    return SalesFilter(start - length, previous_end, flt.categories)
+    return SalesFilter(start - length, previous_end, flt.categories, flt.products)
 
 
 def clamp(day: dt.date, span: DateRange) -> dt.date:
@@ -145,6 +152,15 @@ def clamp(day: dt.date, span: DateRange) -> dt.date:
 def _one(params: Params, name: str) -> str | None:
     values = params.get(name, ())
     return values[0] if values else None
+
+
+def _names(params: Params, name: str, known: Sequence[str], notices: list[str]) -> tuple[str, ...]:
+    """The known values of a repeated parameter, in the data's order; a notice for each unknown one."""
+    given = params.get(name, ())
+    for value in dict.fromkeys(given):
+        if value not in known:
+            notices.append(f"Unknown {name} {value!r} in the link was ignored.")
+    return tuple(value for value in known if value in given)
 
 
 def _date(
