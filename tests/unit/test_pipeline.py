@@ -412,3 +412,15 @@ def test_a_max_tokens_cap_lowers_the_files_value_and_never_raises_it() -> None:
     provider = scripted("one two three")  # an explicit override is capped too
     ctx = RunContext(owner="a", message="hi", provider=provider, llm_options={"max_tokens": 50}, max_tokens=2)
     assert asyncio.run(load_pipeline("chat").complete(ctx)).text == "one two "
+
+
+def test_commentary_cut_off_by_max_tokens_keeps_whole_sentences(engine: Engine) -> None:
+    for words, kept in (
+        ("Sales look steady. The Electronics category had the best year of all", "Sales look steady."),
+        ("The Electronics category had the best year of all of them", ""),
+    ):
+        provider = scripted(words)
+        ctx = RunContext(owner="a", message="revenue in 2019", provider=provider, engine=engine, max_tokens=8)
+        result = asyncio.run(load_pipeline("chat").complete(ctx))
+        assert result.sources.sales is not None
+        assert result.text == result.sources.sales.sentence() + (f"\n\n{kept}" if kept else "")

@@ -10,9 +10,11 @@ from __future__ import annotations
 import streamlit as st
 
 from chatdash.dashboard import charts, data, filters, formatting, state
-from chatdash.sales import DateRange, KeyMetrics, Overview, SalesFilter
+from chatdash.sales import METRICS, DateRange, KeyMetrics, Overview, SalesFilter
 
 NO_DATA = "No data for these filters."
+DEFINITION = {metric.name: metric.definition.capitalize() + "." for metric in METRICS}
+"""What each figure is, from the semantic model the chat's answers use too (one definition)."""
 _CHART_CONFIG = {"displaylogo": False}
 
 
@@ -30,7 +32,7 @@ def key_metrics(flt: SalesFilter, span: DateRange) -> Overview:
         formatting.money(now.total_revenue),
         delta=formatting.change(now.total_revenue, before.total_revenue, as_money=True) if before else None,
         delta_description=compared,
-        help=explained,
+        help=_joined(DEFINITION["revenue"], explained),
         border=True,
     )
     orders.metric(
@@ -38,7 +40,7 @@ def key_metrics(flt: SalesFilter, span: DateRange) -> Overview:
         formatting.count(now.orders),
         delta=formatting.change(now.orders, before.orders, as_money=False) if before else None,
         delta_description=compared,
-        help=explained,
+        help=_joined(DEFINITION["orders"], explained),
         border=True,
     )
     average.metric(
@@ -46,7 +48,7 @@ def key_metrics(flt: SalesFilter, span: DateRange) -> Overview:
         formatting.money(now.average_order_value),
         delta=_average_change(now, before),
         delta_description=compared,
-        help=_joined("Total revenue / orders, rounded half up to the cent.", explained),
+        help=_joined(DEFINITION["average_order_value"], explained),
         border=True,
     )
     top.metric(

@@ -143,11 +143,11 @@ class SalesAnswer:
             which = "lowest" if self.spec.order == "asc" else "highest"
             figure = format_figure(top.value)
             return f"The {dimension} with the {which} {label.lower()} {scope} is {top.label}: {figure}."
+        total = f"; over all of them: {format_figure(self.value)}" if self.metric.additive else ""
         if self.spec.top_n is not None or self.spec.group_by in ("category", "product", "customer"):
             listed = "; ".join(f"{row.label}: {format_figure(row.value)}" for row in self.rows[:5])
             more = f" (and {len(self.rows) - 5} more)" if len(self.rows) > 5 else ""
-            return f"{label} {scope} by {dimension}: {listed}{more}."
-        total = f"; over all of them: {format_figure(self.value)}" if self.metric.additive else ""
+            return f"{label} {scope} by {dimension}: {listed}{more}{total}."
         return f"{label} {scope} by {dimension}: {len(self.rows)} {dimension}s{total}."
 
     def figures(self) -> str:
@@ -238,6 +238,8 @@ def dashboard_params(result: SalesAnswer) -> dict[str, list[str]] | None:
         params["product"] = list(result.spec.products)
     if result.spec.group_by in ("day", "week", "month"):
         params["granularity"] = [result.spec.group_by]
+    elif result.spec.group_by in ("category", "product"):  # the dashboard's chart of the same grouping
+        params["chart"] = ["category" if result.spec.group_by == "category" else "products"]
     return params
 
 

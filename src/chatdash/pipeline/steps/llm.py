@@ -73,6 +73,8 @@ class LLMStep(Step):
         completion = state.completion = stream.completion
         if checked and state.sales is not None:
             text = "".join(held).strip()
+            if completion.finish_reason == "length":  # cut off by max_tokens: keep whole sentences only
+                text = _whole_sentences(text)
             sales = state.sales
             check = check_figures(
                 text,
@@ -96,3 +98,11 @@ class LLMStep(Step):
             finish_reason=completion.finish_reason,
             dropped_messages=completion.dropped_messages,
         )
+
+
+def _whole_sentences(text: str) -> str:
+    """``text`` up to its last sentence end; "" when not even one sentence is complete."""
+    ends = [
+        i for i, char in enumerate(text) if char in ".!?" and (i + 1 == len(text) or text[i + 1].isspace())
+    ]
+    return text[: ends[-1] + 1] if ends else ""
