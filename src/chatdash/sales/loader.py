@@ -60,7 +60,8 @@ def load_frames(
         elif span is not None:
             rebuild_rollup(conn, span)
         if _is_pg(conn):
-            for table in ("sales_data", "sales_daily", "sales_monthly", "sales_daily_category"):
+            rollups = ("sales_daily", "sales_monthly", "sales_daily_category", "sales_monthly_customer")
+            for table in ("sales_data", *rollups):
                 conn.execute(text(f"ANALYZE {table}"))
         rollup_rows = conn.execute(select(func.count()).select_from(SalesDaily)).scalar_one()
     return LoadSummary(

@@ -82,6 +82,9 @@ def rebuild_customer_rollup(connection: Connection, between: DateRange | None = 
         cents(connection, func.max(_raw.c.total)),
         cents(connection, func.min(_raw.c.total)),
     ).group_by(*key)
+    # Written in month order, so a range of months is a few neighbouring pages of the table
+    # (PostgreSQL keeps rows where they were inserted; SQLite's table is its primary key anyway).
+    rows = rows.order_by(*key)
     wipe = delete(_customers)
     if between is not None:
         first, last = month_start(between.start), month_end(between.end)

@@ -46,9 +46,12 @@ def upgrade() -> None:
             f"SELECT {month}, customer_id, product_id, product_names, categories, "
             f"{cents.format('SUM(price * quantity)')}, SUM(quantity), COUNT(*), "
             f"{cents.format('MAX(total)')}, {cents.format('MIN(total)')} "
-            f"FROM sales_data GROUP BY {month}, customer_id, product_id, product_names, categories"
+            f"FROM sales_data GROUP BY {month}, customer_id, product_id, product_names, categories "
+            f"ORDER BY {month}, customer_id, product_id, product_names, categories"
         )
     )
+    if bind.dialect.name == "postgresql":
+        op.execute("ANALYZE sales_monthly_customer")
 
 
 def downgrade() -> None:
