@@ -278,11 +278,13 @@ def report(results: list[dict[str, object]]) -> str:
             f"A question in words to the answer's card: reading (rules, cached vocabulary) and every query, "
             f"{answers[0]['questions']} typical questions (every metric, grouping, comparison, share, a "
             "follow-up and a declined one) timed "
-            f"{answers[0]['repeat']} times each. Target: p95 under 50 ms at 10M rows. *Order rows*: the "
-            "questions that need `sales_data` itself (distinct customers, largest order, customers), "
-            "whose cost grows with the orders in the period; the others read only the rollups.",
+            f"{answers[0]['repeat']} times each. Target: p95 under 50 ms at 10M rows. *Customer*: the "
+            "questions about single orders and customers (distinct customers, the largest order, "
+            "customers as a dimension), which read the monthly customer rollup (months x customers x "
+            "products) and the edge days' order rows; *rollup*: the others, which read only the daily "
+            "and monthly rollups. The 10M-row databases are the ones `bench dashboard` builds.",
             "",
-            "| backend | rows | p50 ms | p95 ms | rollup p95 ms | order-rows p95 ms "
+            "| backend | rows | p50 ms | p95 ms | rollup p95 ms | customer p95 ms "
             "| slowest question (median ms) |",
             "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
         ]
