@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from chatdash.errors import QueryError
 from chatdash.sales.dates import Span, parse_dates, says_all_time
-from chatdash.sales.question import QuerySpec, parse_question
+from chatdash.sales.question import QuerySpec, parse_question, read_question
 from chatdash.sales.vocabulary import Vocabulary
 
 D = dt.date
@@ -170,3 +170,46 @@ def test_a_models_spec_is_checked_against_the_vocabulary() -> None:
     assert proposed.validated(VOCABULARY) == spec(categories=("Office",), products=("Laptop", "Chair"))
     with pytest.raises(QueryError, match="Tractor"):
         spec(products=("Tractor",)).validated(VOCABULARY)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("what did we make in total last year?", spec(start=D(2022, 1, 1), end=D(2022, 12, 31))),
+        (
+            "were there more orders in 2018 or 2019?",  # both years, not their sum
+            spec(metric="orders", start=D(2018, 1, 1), end=D(2019, 12, 31), group_by="year"),
+        ),
+        (
+            "Which product brought in the least money in 2017?",
+            spec(start=D(2017, 1, 1), end=D(2017, 12, 31), group_by="product", top_n=1, order="asc"),
+        ),
+        ("what's the priciest order we ever had?", spec(metric="largest_order")),
+        (
+            "How did each category do in 2019?",
+            spec(start=D(2019, 1, 1), end=D(2019, 12, 31), group_by="category"),
+        ),
+        (
+            "What is the monthly revenue trend for 2019?",
+            spec(start=D(2019, 1, 1), end=D(2019, 12, 31), group_by="month"),
+        ),
+    ],
+)
+def test_questions_in_other_words(question: str, expected: QuerySpec) -> None:
+    assert parse_question(question, VOCABULARY) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("how many orders did customer 500 place?", "one customer"),
+        ("what is our profit in 2019?", "no profit"),
+        ("revenue by store in 2021", "'store'"),
+        ("How much did we sell of Toys in 2019?", "'toys'"),
+        ("sales in spring 2016", "'spring 2016'"),
+        ("revenue in March 2019 and June 2020", "compared"),
+    ],
+)
+def test_questions_it_cannot_answer_as_asked_are_declined(question: str, said: str) -> None:
+    reading = read_question(question, VOCABULARY)
+    assert reading.spec is None and reading.about_sales and reading.declined and said in reading.declined

@@ -123,6 +123,8 @@ class SalesAnswer:
             change = self.change
             percent = "from zero" if change.percent is None else f"{change.percent:+}%"
             sign = "+" if change.absolute > 0 else ""
+            summed = self.metric.additive and self.value is not None and not self.spec.periods
+            together = f"; together {format_figure(self.value)}" if summed else ""
             where = (
                 _names_words(self.spec)
                 if self.spec.periods or self.spec.group_by in ("year", "month")
@@ -131,7 +133,7 @@ class SalesAnswer:
             return (
                 f"{label}{where.rstrip()}: {format_figure(first.value)} for {first.label} and "
                 f"{format_figure(second.value)} for {second.label}, a change of "
-                f"{sign}{format_figure(change.absolute)} ({percent})."
+                f"{sign}{format_figure(change.absolute)} ({percent}){together}."
             )
         if self.spec.group_by == "none":
             return f"{label} {scope}: {format_figure(self.value)}."

@@ -182,12 +182,20 @@ def _qualified(text: str, pieces: list[_Piece]) -> list[_Piece]:
 
 
 def _joined(text: str, pieces: list[_Piece]) -> list[_Piece]:
-    """Neighbouring pieces joined by "to", "and", "-" ... become one range."""
+    """Neighbouring pieces joined by "to", "-" ... become one range; joined by "and" only after
+    "between" ("between March and June 2019"): "in March 2019 and June 2020" names two months."""
     out: list[_Piece] = []
     index = 0
     while index < len(pieces):
         first = pieces[index]
-        if index + 1 < len(pieces) and _CONNECTOR.fullmatch(text, first.end, pieces[index + 1].start):
+        joint = (
+            _CONNECTOR.fullmatch(text, first.end, pieces[index + 1].start)
+            if index + 1 < len(pieces)
+            else None
+        )
+        if joint is not None and joint.group(0).strip(" ,").lower() == "and":
+            joint = joint if _ending(_RANGE_START, text, first.start) else None
+        if joint is not None:
             out.append(_range(text, first, pieces[index + 1]))
             index += 2
         else:

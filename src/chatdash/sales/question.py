@@ -98,6 +98,8 @@ categories, quantities, prices); such a question is declined, never answered wit
 _PERFORMANCE = re.compile(
     r"\bhow\s+(?:did|does|do|is|are|was|were|has|have)\b.*\b(?:do|doing|did|perform\w*|go|going|gone|went|fare\w*)\b"
 )
+_ONE_CUSTOMER = re.compile(r"\b(?:customer|client|buyer)[\s_#-]*(?:id\s*)?(?:no\.?\s*)?\d+\b")
+"""A single customer named by number: not a filter the reader has, so never silently dropped."""
 _SOLD_ITEMS = re.compile(r"\b(sold|bought|ordered)\b")
 _MONEY_WORDS = re.compile(
     r"\b(revenue|sales|turnover|how\s+much|worth|value|money|income|earn\w*|made|make)\b"
@@ -152,6 +154,7 @@ _FUNCTION_WORDS = frozenset(
                 wonder
         sure kindly interested interesting anything something stuff things thing
                 doing perform performed fare fared fares going gone went
+                place trend trends evolution development progression pattern patterns
         """
     )
 )
@@ -163,8 +166,8 @@ def read_question(text: str, vocabulary: Vocabulary, previous: QuerySpec | None 
     if not lower:
         return NOT_SALES
     lower, corrections = _correct(lower, vocabulary)
-    all_time = says_all_time(lower)
     dates = read_dates(lower, vocabulary.last)
+    all_time = says_all_time(lower) and dates.span is None  # "in total last year" is last year
     span = None if all_time else dates.span
     categories = vocabulary.find_categories(lower)
     products = vocabulary.find_products(lower)
@@ -178,7 +181,8 @@ def read_question(text: str, vocabulary: Vocabulary, previous: QuerySpec | None 
     # "order" or "sold" alone do not ("put these in alphabetical order").
     specific = metric is not None and metric.name not in ("revenue", "orders", "quantity")
     which = _WHICH.search(lower)
-    best_period = which is not None and _SUPERLATIVE.search(lower) is not None and (named or span is not None)
+    ranked_words = _SUPERLATIVE.search(lower) is not None or _LOW.search(lower) is not None
+    best_period = which is not None and ranked_words and (named or span is not None)
     # "How did each category do in 2019?", "how is Office doing": performance of something the data has.
     dimension = find_dimension(lower)
     performance = _PERFORMANCE.search(lower) is not None and (
@@ -187,6 +191,15 @@ def read_question(text: str, vocabulary: Vocabulary, previous: QuerySpec | None 
     lacking = _LACKS.search(lower)
     if lacking is not None and (named or span is not None or _SALES_WORDS.search(lower) or weak_sales):
         return Reading(None, True, (), _lacks(lacking.group(0), vocabulary))
+    if (one := _ONE_CUSTOMER.search(lower)) is not None:
+        return Reading(
+            None,
+            True,
+            (),
+            f"I can't answer for one customer ('{one.group(0)}') yet: questions can rank customers "
+            "('top 10 customers by revenue in 2019') or count them ('how many customers in 2019'). "
+            + _known(vocabulary),
+        )
     if not (
         _SALES_WORDS.search(lower)
         or ranked_sales
@@ -220,6 +233,7 @@ def read_question(text: str, vocabulary: Vocabulary, previous: QuerySpec | None 
         words["metric"] = "quantity" if unit.group(1).startswith(("unit", "quantity")) else unit.group(1)
     if span is not None or all_time:
         words["dates"] = (span.start, span.end) if span else (None, None)
+        words["date_words"] = dates.matched
     if named:
         words["categories"], words["products"] = categories, products
     grouping = _grouping(lower, rank)
@@ -371,7 +385,8 @@ def _fresh(
     products: tuple[str, ...],
 ) -> dict[str, Any]:
     group_by, top_n, order = words.get("group_by", "none"), words.get("top_n"), words.get("order", "desc")
-    if group_by == "none" and _COMPARE.search(lower) and "periods" not in words:
+    separate_years = len(words.get("date_words", ())) > 1  # "more orders in 2018 or 2019?": both, not the sum
+    if group_by == "none" and (_COMPARE.search(lower) or separate_years) and "periods" not in words:
         # "Office vs Sundry", "laptops compared with desks", "2019 vs 2020": one row per thing compared.
         if len(products) > 1:
             group_by = "product"

@@ -99,7 +99,7 @@ METRICS: tuple[Metric, ...] = (
         "Largest order",
         "money",
         "raw",
-        r"\b(largest|biggest|highest|max(imum)?|most\s+expensive|top)\s+(single\s+)?([a-z]+\s+)?(order|sale|purchase)"
+        r"\b(largest|biggest|highest|max(imum)?|most\s+expensive|priciest|costliest|top)\s+(single\s+)?([a-z]+\s+)?(order|sale|purchase)"
         r"(\s+(value|total|amount))?\b(?!\s+(count|number))",
         "the highest total of one order",
     ),
