@@ -55,6 +55,7 @@ def test_the_reply_leads_with_the_database_and_drops_a_model_that_invents_number
         assert answer["period"] == {"start": "2019-01-01", "end": "2019-12-31"}
         assert "3.5 billion" in answer["commentary"]  # the reply records why the words were dropped
         assert answer["dashboard"] == {"start": ["2019-01-01"], "end": ["2019-12-31"]}
+        assert answer["dashboard_url"] == "http://127.0.0.1:8501/?start=2019-01-01&end=2019-12-31"
         stored = a.client.get(f"/chats/{reply['conversation_id']}/messages", headers=headers).json()
         assert stored["data"][-1]["answer"]["value"] == answer["value"]
 

@@ -38,6 +38,7 @@ PUBLIC_API: dict[str, set[str]] = {
         "Period",
         "Reading",
         "check_figures",
+        "dashboard_url",
         "format_figure",
         "read_conversation",
         "read_question",

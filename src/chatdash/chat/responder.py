@@ -24,6 +24,7 @@ from chatdash.errors import ChatdashError
 from chatdash.llm import Message, Provider
 from chatdash.memory import ChatMemory, Remembered, VectorStore
 from chatdash.pipeline import Delta, Done, Pipeline, RunContext, Sources, load_pipeline
+from chatdash.sales import dashboard_url
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ class PipelineResponder:
                     dropped,
                     sources,
                     first_token_s=usage.first_token_s if usage else None,
-                    answer=_with_outcome(answer, event),
+                    answer=_with_outcome(answer, event, self.settings.dashboard_url),
                 )
         await anyio.to_thread.run_sync(self._remember, request, last.content)
 
@@ -168,15 +169,16 @@ def default_responder(engine: Engine, settings: Settings) -> Responder:
     )
 
 
-def _with_outcome(answer: dict[str, Any] | None, done: Done) -> dict[str, Any] | None:
-    """The answer with what became of the model's commentary; a declined question's reason."""
+def _with_outcome(answer: dict[str, Any] | None, done: Done, dashboard: str) -> dict[str, Any] | None:
+    """The answer with what became of the model's commentary and the link to its dashboard view; a
+    declined question's reason."""
     for span in done.spans:
         if "declined" in span.attributes and isinstance(span.attributes["declined"], str):
             return {"declined": span.attributes["declined"]}
     if answer is None:
         return None
     check = next((s.attributes["figure_check"] for s in done.spans if "figure_check" in s.attributes), None)
-    return {**answer, "commentary": check}
+    return {**answer, "commentary": check, "dashboard_url": dashboard_url(dashboard, answer["dashboard"])}
 
 
 def source_lines(sources: Sources) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ checks it): the queries and their typed results, the generator and the loader, t
 ``SalesAnswer``).
 """
 
-from chatdash.sales.answer import SalesAnswer, answer, format_figure
+from chatdash.sales.answer import SalesAnswer, answer, dashboard_url, format_figure
 from chatdash.sales.figure_check import FigureCheck, check_figures
 from chatdash.sales.files import read_file, write_file
 from chatdash.sales.frame import FILE_COLUMNS
@@ -84,6 +84,7 @@ __all__ = [
     "check_figures",
     "collect_stats",
     "count_orders",
+    "dashboard_url",
     "date_range",
     "format_figure",
     "generate",

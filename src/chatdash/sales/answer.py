@@ -11,6 +11,7 @@ never from a model.
 from __future__ import annotations
 
 import datetime as dt
+import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -225,6 +226,13 @@ def format_figure(value: Figure) -> str:
     if isinstance(value, Decimal):
         return f"{value:,.2f}"
     return f"{value:,}"
+
+
+def dashboard_url(base: str, params: dict[str, list[str]] | None) -> str | None:
+    """The dashboard at ``base`` (``CHATDASH_DASHBOARD_URL``) showing the view ``params`` describe."""
+    if not params:
+        return None
+    return base.rstrip("/") + "/?" + urllib.parse.urlencode(params, doseq=True)
 
 
 def dashboard_params(result: SalesAnswer) -> dict[str, list[str]] | None:
@@ -548,6 +556,7 @@ __all__ = [
     "SalesAnswer",
     "Share",
     "answer",
+    "dashboard_url",
     "describe",
     "format_figure",
 ]

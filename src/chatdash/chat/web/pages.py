@@ -25,7 +25,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from chatdash.chat.deps import ServiceDep, SettingsDep
 from chatdash.chat.ratelimit import RateLimiter
 from chatdash.chat.web import session
-from chatdash.chat.web.render import dashboard_link, figure, markdown
+from chatdash.chat.web.render import figure, markdown
 from chatdash.db.models import Chat, ChatMessage, Feedback
 from chatdash.errors import AuthError, Conflict, InvalidInput, RateLimited
 
@@ -33,7 +33,6 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")  # au
 templates.env.filters["markdown"] = markdown
 templates.env.filters["from_json"] = json.loads
 templates.env.filters["figure"] = figure
-templates.env.filters["dashboard_link"] = dashboard_link
 templates.env.tests["startingwith"] = lambda value, prefix: bool(prefix) and str(value).startswith(prefix)
 router = APIRouter(include_in_schema=False)
 
@@ -59,11 +58,7 @@ UserDep = Annotated[int, Depends(signed_in)]
 def page(
     request: Request, name: str, status: int = 200, headers: dict[str, str] | None = None, **context: Any
 ) -> HTMLResponse:
-    context.update(
-        csrf=session.csrf_token(request),
-        user=request.session.get("username"),
-        dashboard_url=request.app.state.settings.dashboard_url,
-    )
+    context.update(csrf=session.csrf_token(request), user=request.session.get("username"))
     response: HTMLResponse = templates.TemplateResponse(
         request, name, context, status_code=status, headers=headers
     )
@@ -83,7 +78,6 @@ def swap_html(
     (``send_disabled`` True or False; None leaves it) and a first message's new chat title."""
     return templates.get_template("_swap.html").render(
         csrf=session.csrf_token(request),
-        dashboard_url=request.app.state.settings.dashboard_url,
         chat_id=chat_id,
         messages=messages,
         send_disabled=send_disabled,

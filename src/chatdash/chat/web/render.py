@@ -6,7 +6,6 @@ removes whatever a Markdown construct could still smuggle (``javascript:`` links
 
 from __future__ import annotations
 
-import urllib.parse
 from decimal import Decimal
 
 import nh3
@@ -31,8 +30,3 @@ def figure(value: object, signed: bool = False) -> str:
     number = Decimal(str(value))
     text = f"{number:,.2f}" if number.as_tuple().exponent != 0 else f"{number:,}"
     return f"+{text}" if signed and number > 0 else text
-
-
-def dashboard_link(base: str, params: dict[str, list[str]]) -> str:
-    """The dashboard's URL for a view (its query parameters reproduce it)."""
-    return base.rstrip("/") + "/?" + urllib.parse.urlencode(params, doseq=True)
