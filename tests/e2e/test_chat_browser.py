@@ -10,7 +10,6 @@ import itertools
 import os
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.e2e.processes import running, wait_healthy
 from tests.e2e.test_dashboard_browser import ARTIFACTS, CHATDASH, CHROMIUM, CHROMIUM_ARGS, free_port
 
 pytestmark = pytest.mark.skipif(
@@ -38,23 +38,11 @@ def serve(home: Path, max_tokens: int) -> Iterator[str]:
     }
     subprocess.run([CHATDASH, "init", "--rows", "0"], env=env, cwd=home, check=True, capture_output=True)
     port = free_port()
-    log = (home / "serve.log").open("w")
-    process = subprocess.Popen(
-        [CHATDASH, "serve", "--port", str(port)], env=env, cwd=home, stdout=log, stderr=subprocess.STDOUT
-    )
+    log = home / "serve.log"
     url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
+    with running([CHATDASH, "serve", "--port", str(port)], env, home, log) as process:
+        wait_healthy(url + "/healthz", process, log)
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 @pytest.fixture(scope="module")

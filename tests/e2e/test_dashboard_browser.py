@@ -11,7 +11,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from chatdash.dashboard.formatting import count, money
 from chatdash.db.engine import make_engine
 from chatdash.sales import SalesFilter, key_metrics
 from chatdash.sales.generator import generate_frame
+from tests.e2e.processes import running, wait_healthy
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -84,41 +84,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     )
     port = free_port()
     log = home / "dashboard.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [CHATDASH, "dashboard", "--port", str(port), "--base-path", BASE_PATH],
-            env=env,
-            cwd=home,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    args = [CHATDASH, "dashboard", "--port", str(port), "--base-path", BASE_PATH]
     url = f"http://127.0.0.1:{port}{BASE_PATH}/"
     engine = make_engine(database)
     try:
-        wait_healthy(url + "_stcore/health", process, log)
-        yield Server(url, engine, log)
+        with running(args, env, home, log) as process:
+            wait_healthy(url + "_stcore/health", process, log, body=b"ok")
+            yield Server(url, engine, log)
     finally:
         engine.dispose()
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def wait_healthy(health: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"chatdash dashboard exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(health, timeout=2) as response:
-                if response.read() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"no answer from {health} within {seconds} s:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,9 @@ import os
 import re
 import sqlite3
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
+from tests.e2e.processes import running, wait_healthy
 from tests.e2e.test_dashboard_browser import (
     ARTIFACTS,
     CHATDASH,
@@ -35,7 +35,6 @@ from tests.e2e.test_dashboard_browser import (
     free_port,
     metric_values,
     screenshot,
-    wait_healthy,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -59,34 +58,6 @@ class Stack:
     database: Path
     env: dict[str, str]
     home: Path
-
-
-@contextmanager
-def running(args: list[str], env: dict[str, str], home: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(args, env=env, cwd=home, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def wait_for_chat(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"chatdash serve exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"no answer from {url}/healthz within {seconds} s:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +92,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         server = stack.enter_context(
             running([CHATDASH, "serve", "--port", chat.rsplit(":", 1)[1]], env, home, chat_log)
         )
-        wait_healthy(dashboard + "_stcore/health", board, dashboard_log)
-        wait_for_chat(chat, server, chat_log)
+        wait_healthy(dashboard + "_stcore/health", board, dashboard_log, body=b"ok")
+        wait_healthy(chat + "/healthz", server, chat_log)
         yield Stack(chat, dashboard, database, env, home)
 
 

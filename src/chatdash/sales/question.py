@@ -43,6 +43,11 @@ class Reading:
     words: dict[str, Any] = field(default_factory=dict)
     """What was read from this message alone (for follow-ups and traces)."""
 
+    @classmethod
+    def decline(cls, why: str, notes: Iterable[str] = ()) -> Reading:
+        """A sales question not answered as asked: ``why`` says what the data has, or asks back."""
+        return cls(None, True, tuple(notes), why)
+
 
 NOT_SALES = Reading(None, False)
 
@@ -190,12 +195,9 @@ def read_question(text: str, vocabulary: Vocabulary, previous: QuerySpec | None 
     )
     lacking = _LACKS.search(lower)
     if lacking is not None and (named or span is not None or _SALES_WORDS.search(lower) or weak_sales):
-        return Reading(None, True, (), _lacks(lacking.group(0), vocabulary))
+        return Reading.decline(_lacks(lacking.group(0), vocabulary))
     if (one := _ONE_CUSTOMER.search(lower)) is not None:
-        return Reading(
-            None,
-            True,
-            (),
+        return Reading.decline(
             f"I can't answer for one customer ('{one.group(0)}') yet: questions can rank customers "
             "('top 10 customers by revenue in 2019') or count them ('how many customers in 2019'). "
             + _known(vocabulary),
@@ -212,16 +214,14 @@ def read_question(text: str, vocabulary: Vocabulary, previous: QuerySpec | None 
         return NOT_SALES
     if dates.unread:
         asked = " and ".join(f"'{part}'" for part in dates.unread)
-        return Reading(
-            None,
-            True,
-            tuple(corrections),
+        return Reading.decline(
             f"I could not read {asked} as dates, so I would be guessing the period. Which dates do you "
             "mean? For example: 'in March 2019', 'Q2 2020', 'between June 26, 2011 and July 24, 2011'.",
+            corrections,
         )
     unknown = _unexplained(lower, vocabulary, dates.matched)
     if unknown:
-        return Reading(None, True, tuple(corrections), _unknown_words(unknown, vocabulary))
+        return Reading.decline(_unknown_words(unknown, vocabulary), corrections)
 
     words: dict[str, Any] = {}
     sold_items = products and _SOLD_ITEMS.search(lower) and not _MONEY_WORDS.search(lower)
@@ -244,12 +244,10 @@ def read_question(text: str, vocabulary: Vocabulary, previous: QuerySpec | None 
         words["periods"] = periods
     elif len(dates.matched) > 1 and not _consecutive_years(dates.matched, vocabulary):
         listed = " and ".join(f"'{part}'" for part in dates.matched)
-        return Reading(
-            None,
-            True,
-            tuple(corrections),
+        return Reading.decline(
             f"You named {listed}: do you want them compared (say 'compare ... with ...') or the whole "
             "range from the first to the last (say 'from ... to ...')?",
+            corrections,
         )
     if named and _SHARE.search(lower):
         words["share"] = True
