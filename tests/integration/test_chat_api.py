@@ -269,3 +269,51 @@ def test_stop_through_the_api_keeps_the_partial_text(database: Database) -> None
         time.sleep(0.1)
         kept = a.client.get(f"/chats/{chat_id}/messages", headers=headers).json()["data"][1]
         assert (kept["content"], kept["status"]) == (stopped["content"], "stopped")
+
+
+def test_nul_characters_and_numbers_past_the_columns_are_422_on_both_databases(database: Database) -> None:
+    """PostgreSQL refuses NUL in text and ids past 32 bits; both databases answer 422 alike, store nothing."""
+    with api(database) as a:
+        _, headers = a.user_key("nul")
+        said = "NUL characters"
+        asked = a.client.post(
+            "/api/chat", json={"messages": [{"role": "user", "content": "a\u0000b"}]}, headers=headers
+        )
+        assert asked.status_code == 422 and said in asked.json()["detail"]
+        assert a.service.chats(1) == ([], 0)
+        chat = a.client.post("/chats", json={}, headers=headers).json()["id"]
+        renamed = a.client.patch(f"/chats/{chat}", json={"title": "x\u0000y"}, headers=headers)
+        assert renamed.status_code == 422 and said in renamed.json()["detail"]
+        added = a.client.post(
+            f"/chats/{chat}/messages", json={"role": "user", "content": "\u0000"}, headers=headers
+        )
+        assert added.status_code == 422
+        too_big = 2**63
+        for path in (
+            f"/chats?skip={too_big}",
+            f"/chats/{chat}/messages/{too_big}",
+            f"/chats/{chat}/messages?skip={too_big}",
+        ):
+            answer = a.client.get(path, headers=headers)
+            assert answer.status_code == 422, (path, answer.text)
+        reply = a.client.post(f"/chats/{chat}/turns", json={"content": "hi"}, headers=headers).json()["reply"]
+        patched = a.client.patch(
+            f"/chats/{chat}/messages/{reply['id']}", json={"prompt_tokens": 2**40}, headers=headers
+        )
+        assert patched.status_code == 422
+        assert a.client.get(f"/chats/{chat}", headers=headers).json()["title"] == "hi"
+
+
+def test_retrying_a_reply_that_follows_no_user_message_is_refused(database: Database) -> None:
+    with api(database, "Fine.") as a:
+        _, headers = a.user_key("lonely")
+        chat = a.client.post("/chats", json={}, headers=headers).json()["id"]
+        stored = a.client.post(
+            f"/chats/{chat}/messages", json={"role": "assistant", "content": "Hello!"}, headers=headers
+        ).json()
+        retried = a.client.post(f"/chats/{chat}/messages/{stored['id']}/retry", headers=headers)
+        assert retried.status_code == 422 and "follows no message of yours" in retried.json()["detail"]
+        kept = a.client.get(f"/chats/{chat}/messages/{stored['id']}", headers=headers).json()
+        assert (kept["content"], kept["status"]) == ("Hello!", "complete")  # untouched
+        ask = {"messages": [{"role": "user", "content": "Still there?"}], "conversation_id": chat}
+        assert a.client.post("/api/chat", json=ask, headers=headers).json()["message"]["content"] == "Fine."

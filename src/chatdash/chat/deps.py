@@ -12,7 +12,7 @@ import urllib.parse
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Header, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from chatdash.chat import users
@@ -35,6 +35,10 @@ async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
+
+MAX_ID = 2**31 - 1
+"""Ids are 32-bit integers in the database (PostgreSQL's ``integer``): a larger one is a 422, not a 500."""
+MessageId = Annotated[int, Path(ge=1, le=MAX_ID, description="A message id")]
 
 ServiceDep = Annotated[ChatService, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

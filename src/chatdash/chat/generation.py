@@ -163,8 +163,8 @@ class Generations:
             await _end(gen, saves, "error", error=str(exc) or type(exc).__name__)
         except Exception as exc:  # an unexpected bug must still leave a record, not a stuck "streaming"
             gen.error = exc
+            log.exception("reply %s failed with an internal error", gen.message_id)
             await _end(gen, saves, "error", error=f"internal error: {type(exc).__name__}")
-            raise
         finally:
             self._running.pop(gen.message_id, None)
             gen._notify()

@@ -30,6 +30,7 @@ from chatdash.chat.repository import (
     SqlRepository,
     Turn,
     check_rating,
+    check_text,
     clean_comment,
     clean_title,
 )
@@ -90,7 +91,9 @@ class ChatService:
 
     # -- chats and messages -----------------------------------------------------------------------
     def check_message(self, text: str) -> None:
-        """``InvalidInput`` for a message longer than ``CHATDASH_CHAT_MAX_MESSAGE_CHARS``."""
+        """``InvalidInput`` for a message longer than ``CHATDASH_CHAT_MAX_MESSAGE_CHARS`` or one no
+        database can store."""
+        check_text(text)
         limit = self.settings.chat_max_message_chars
         if len(text) > limit:
             raise InvalidInput(f"a message may have at most {limit} characters (this one has {len(text)})")

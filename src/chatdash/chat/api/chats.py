@@ -30,12 +30,12 @@ from chatdash.chat.api.schemas import (
     TurnCreate,
     TurnPublic,
 )
-from chatdash.chat.deps import ServiceDep, UserIdDep
+from chatdash.chat.deps import MAX_ID, MessageId, ServiceDep, UserIdDep
 from chatdash.chat.repository import Turn
 
 router = APIRouter(prefix="/chats", tags=["chats"])
 
-Skip = Annotated[int, Query(ge=0, description="Items to skip")]
+Skip = Annotated[int, Query(ge=0, le=MAX_ID, description="Items to skip")]
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (1-200)")]
 
 
@@ -92,7 +92,7 @@ def add_turn(chat_id: str, body: TurnCreate, service: ServiceDep, user_id: UserI
 
 
 @router.post("/{chat_id}/messages/{message_id}/reset", response_model=TurnPublic)
-def reset_reply(chat_id: str, message_id: int, service: ServiceDep, user_id: UserIdDep) -> TurnPublic:
+def reset_reply(chat_id: str, message_id: MessageId, service: ServiceDep, user_id: UserIdDep) -> TurnPublic:
     """Make a failed or stopped reply ``streaming`` and empty again, and give the history it answers;
     the caller writes it again (``PATCH .../messages/{mid}``). 409 while it is being written. Nothing is
     generated here (``.../retry`` does that)."""
@@ -108,13 +108,15 @@ def _turn(turn: Turn) -> TurnPublic:
 
 
 @router.get("/{chat_id}/messages/{message_id}", response_model=MessagePublic)
-def get_message(chat_id: str, message_id: int, service: ServiceDep, user_id: UserIdDep) -> MessagePublic:
+def get_message(
+    chat_id: str, message_id: MessageId, service: ServiceDep, user_id: UserIdDep
+) -> MessagePublic:
     return MessagePublic.model_validate(service.message(user_id, chat_id, message_id))
 
 
 @router.patch("/{chat_id}/messages/{message_id}", response_model=MessagePublic)
 def update_reply(
-    chat_id: str, message_id: int, body: ReplyUpdate, service: ServiceDep, user_id: UserIdDep
+    chat_id: str, message_id: MessageId, body: ReplyUpdate, service: ServiceDep, user_id: UserIdDep
 ) -> MessagePublic:
     """Save a reply's text, status, error, token counts or sources (only the fields sent change);
     422 for the user's own messages."""
@@ -124,7 +126,7 @@ def update_reply(
 
 @router.get("/{chat_id}/messages/{message_id}/stream")
 async def follow_reply(
-    chat_id: str, message_id: int, service: ServiceDep, user_id: UserIdDep
+    chat_id: str, message_id: MessageId, service: ServiceDep, user_id: UserIdDep
 ) -> EventSourceResponse:
     """Server-Sent Events of a reply: its text so far, then new text while this process writes it
     (a reload mid-reply picks up here), then ``done`` with the stored message."""
@@ -141,14 +143,16 @@ async def follow_reply(
 
 
 @router.post("/{chat_id}/messages/{message_id}/stop", response_model=MessagePublic)
-async def stop_reply(chat_id: str, message_id: int, service: ServiceDep, user_id: UserIdDep) -> MessagePublic:
+async def stop_reply(
+    chat_id: str, message_id: MessageId, service: ServiceDep, user_id: UserIdDep
+) -> MessagePublic:
     """Stop a reply being written: the model stops and the text so far is kept as ``stopped``."""
     return MessagePublic.model_validate(await service.stop(user_id, chat_id, message_id))
 
 
 @router.post("/{chat_id}/messages/{message_id}/retry", response_model=MessagePublic, status_code=202)
 async def retry_reply(
-    chat_id: str, message_id: int, service: ServiceDep, user_id: UserIdDep
+    chat_id: str, message_id: MessageId, service: ServiceDep, user_id: UserIdDep
 ) -> MessagePublic:
     """Write a failed or stopped reply again; poll the messages (or stream ``/api/chat``) for its text."""
     reply, _ = await service.retry(user_id, chat_id, message_id)
@@ -164,7 +168,7 @@ def list_feedback(chat_id: str, service: ServiceDep, user_id: UserIdDep) -> list
 
 @router.put("/{chat_id}/messages/{message_id}/feedback", response_model=FeedbackPublic)
 def give_feedback(
-    chat_id: str, message_id: int, body: FeedbackCreate, service: ServiceDep, user_id: UserIdDep
+    chat_id: str, message_id: MessageId, body: FeedbackCreate, service: ServiceDep, user_id: UserIdDep
 ) -> FeedbackPublic:
     """Thumbs up (1) or down (-1) on a reply, with an optional comment; giving it again replaces it."""
     feedback = service.feedback(user_id, chat_id, message_id, body.rating, body.comment)

@@ -119,8 +119,8 @@ class ReplyUpdate(BaseModel):
     content: str | None = None
     status: Status | None = None
     error: str | None = None
-    prompt_tokens: Annotated[int, Field(ge=0)] | None = None
-    completion_tokens: Annotated[int, Field(ge=0)] | None = None
+    prompt_tokens: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    completion_tokens: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
     sources: list[str] | None = None
     answer: dict[str, Any] | None = None
 

@@ -5,6 +5,7 @@ from chatdash.chat.repository.base import (
     ChatRepository,
     Turn,
     check_rating,
+    check_text,
     clean_comment,
     clean_title,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "SqlRepository",
     "Turn",
     "check_rating",
+    "check_text",
     "clean_comment",
     "clean_title",
 ]

@@ -35,9 +35,16 @@ class Turn:
     history: list[ChatMessage]
 
 
+def check_text(text: str) -> str:
+    """Text any database can store: PostgreSQL refuses NUL characters, so neither takes them."""
+    if "\x00" in text:
+        raise InvalidInput("text may not contain NUL characters (\\u0000); remove them and send it again")
+    return text
+
+
 def clean_title(title: str) -> str:
     """A title a person gave: stripped, at most ``TITLE_MAX`` characters, never empty."""
-    title = title.strip()
+    title = check_text(title).strip()
     if not title:
         raise InvalidInput("a chat title cannot be empty")
     return title[:TITLE_MAX]
@@ -50,7 +57,7 @@ def check_rating(rating: int) -> int:
 
 
 def clean_comment(comment: str | None) -> str | None:
-    return (comment or "").strip() or None
+    return check_text(comment or "").strip() or None
 
 
 class ChatRepository(Protocol):

@@ -125,10 +125,15 @@ class SqlRepository:
             message = _reply(session, user_id, chat_id, message_id, "only a reply can be retried")
             if message.status == "streaming":
                 raise Conflict("this reply is still being written; stop it before retrying")
+            history = _history(session, message.chat_id, message.position)
+            if not history or history[-1].role != "user":
+                raise InvalidInput(
+                    "this reply follows no message of yours, so there is nothing to write it from"
+                )
             message.content, message.status, message.error = "", "streaming", None
             message.prompt_tokens = message.completion_tokens = None
             message.updated_at = now()
-            return Turn(chat_id, message, _history(session, message.chat_id, message.position))
+            return Turn(chat_id, message, history)
 
     def list_messages(
         self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None

@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from chatdash.chat.deps import ServiceDep, SettingsDep
+from chatdash.chat.deps import MessageId, ServiceDep, SettingsDep
 from chatdash.chat.ratelimit import RateLimiter
 from chatdash.chat.web import session
 from chatdash.chat.web.render import figure, markdown
@@ -206,7 +206,7 @@ async def send(
 
 @router.post("/c/{chat_id}/m/{message_id}/stop")
 async def stop(
-    request: Request, chat_id: str, message_id: int, service: ServiceDep, user_id: UserDep, csrf: Csrf
+    request: Request, chat_id: str, message_id: MessageId, service: ServiceDep, user_id: UserDep, csrf: Csrf
 ) -> Response:
     session.check_csrf(request, csrf)
     stopped = await service.stop(user_id, chat_id, message_id)
@@ -217,7 +217,7 @@ async def stop(
 
 @router.post("/c/{chat_id}/m/{message_id}/retry")
 async def retry(
-    request: Request, chat_id: str, message_id: int, service: ServiceDep, user_id: UserDep, csrf: Csrf
+    request: Request, chat_id: str, message_id: MessageId, service: ServiceDep, user_id: UserDep, csrf: Csrf
 ) -> Response:
     session.check_csrf(request, csrf)
     reply, _ = await service.retry(user_id, chat_id, message_id)
@@ -230,7 +230,7 @@ async def retry(
 def feedback(
     request: Request,
     chat_id: str,
-    message_id: int,
+    message_id: MessageId,
     service: ServiceDep,
     user_id: UserDep,
     csrf: Csrf,
@@ -272,7 +272,7 @@ async def delete(
 
 @router.get("/c/{chat_id}/m/{message_id}/events")
 async def events(
-    request: Request, chat_id: str, message_id: int, service: ServiceDep, user_id: UserDep
+    request: Request, chat_id: str, message_id: MessageId, service: ServiceDep, user_id: UserDep
 ) -> EventSourceResponse:
     """The reply for htmx's SSE extension: ``delta`` events carry HTML-escaped text (the text so far,
     then new text) for the streaming ``.body``; ``done`` carries the final ``<li>`` (sanitized Markdown,
