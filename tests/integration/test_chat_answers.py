@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 
+from chatdash.llm.providers.scripted import ScriptedProvider
 from chatdash.sales import format_figure
 from tests.conftest import Database
 from tests.integration.chat_helpers import api
@@ -129,3 +131,33 @@ def test_dates_it_cannot_read_are_asked_back(loaded: Database) -> None:
         assert "spring" in reply["message"]["content"] and "Which dates" in reply["message"]["content"]
         assert "declined" in reply["answer"]
         assert dt.date(2016, 1, 1).isoformat() not in reply["message"]["content"]
+
+
+def test_a_deleted_chat_is_not_recalled_in_later_chats(database: Database, tmp_path: Path) -> None:
+    """Real embeddings (wordllama), a real local Qdrant store: a secret told in a chat is recalled in a
+    new chat while the first exists, and no longer once it is deleted."""
+    from chatdash.chat.responder import PipelineResponder
+    from chatdash.config import Settings
+    from chatdash.memory import VectorStore
+    from chatdash.pipeline import load_pipeline
+
+    settings = Settings(var_dir=tmp_path, qdrant_url=None, embeddings="wordllama", memory_min_score=0.2)
+    store = VectorStore.open(settings)
+    secret = "My locker code at the Berlin office is 4711."
+
+    def responder(provider: ScriptedProvider, config: Settings) -> PipelineResponder:
+        return PipelineResponder(
+            load_pipeline("chat"), provider, engine=None, memory=store, settings=settings
+        )
+
+    try:
+        with api(database, "Noted.", "Here.", "Here.", responder=responder) as a:
+            _, headers = a.user_key("secret-keeper")
+            told = ask(a, headers, secret)["conversation_id"]
+            ask(a, headers, "What is the locker code at the Berlin office?")
+            assert "4711" in a.provider.requests[-1].messages[0].content  # recalled from the first chat
+            assert a.client.delete(f"/chats/{told}", headers=headers).status_code == 204
+            ask(a, headers, "What is the locker code at the Berlin office?")
+            assert "4711" not in a.provider.requests[-1].messages[0].content
+    finally:
+        store.close()

@@ -58,9 +58,12 @@ class ReplyDone:
 
 
 class Responder(Protocol):
-    """Writes replies. ``reply`` yields ``str`` deltas, then one ``ReplyDone``; errors are ``ModelError``."""
+    """Writes replies. ``reply`` yields ``str`` deltas, then one ``ReplyDone``; errors are ``ModelError``.
+    ``forget_chat`` drops what the responder keeps of a deleted chat (its memory points)."""
 
     def reply(self, request: ReplyRequest) -> AsyncIterator[str | ReplyDone]: ...
+
+    def forget_chat(self, user_id: int, chat_id: str) -> None: ...
 
 
 class ProviderResponder:
@@ -83,6 +86,9 @@ class ProviderResponder:
             done.dropped_messages,
             first_token_s=done.usage.first_token_s,
         )
+
+    def forget_chat(self, user_id: int, chat_id: str) -> None:
+        """Nothing is kept beyond the stored messages."""
 
 
 class PipelineResponder:
@@ -139,6 +145,15 @@ class PipelineResponder:
                     answer=_with_outcome(answer, event, self.settings.dashboard_url),
                 )
         await anyio.to_thread.run_sync(self._remember, request, last.content)
+
+    def forget_chat(self, user_id: int, chat_id: str) -> None:
+        """A deleted chat is not recalled in later ones: its messages leave the vector memory too."""
+        if self.memory is None:
+            return
+        try:
+            ChatMemory(self.memory).forget_chat(str(user_id), chat_id)
+        except ChatdashError as exc:  # the chat is deleted either way; say what could not be forgotten
+            log.warning("chat %s is deleted but its memory points could not be removed: %s", chat_id, exc)
 
     def _remember(self, request: ReplyRequest, text: str) -> None:
         if self.memory is None:

@@ -116,6 +116,7 @@ class ChatService:
         for message in messages:
             await self.generations.stop(message.id)
         await anyio.to_thread.run_sync(self.repository.delete_chat, user_id, chat_id)
+        await anyio.to_thread.run_sync(self.responder.forget_chat, user_id, chat_id)
 
     def messages(
         self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
