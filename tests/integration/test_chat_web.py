@@ -431,3 +431,31 @@ def test_an_unexpected_error_is_a_logged_500_never_a_422(
         page = client.get("/c")
         assert page.status_code == 500 and "<html" in page.text and "Something went wrong" in page.text
         assert "a bug deep inside" not in page.text
+
+
+def test_every_signed_in_form_refuses_a_forged_token(database: Database) -> None:
+    """Generated from the page routes, so a new form is covered the day it is added: each POST that
+    takes a ``csrf`` field refuses a forged one (401) and changes nothing."""
+    import inspect
+
+    with api(database, "Hi there.", session_secret="s" * 40) as a:
+        client = a.client
+        sign_up(client, "alice")
+        chat_id, _, _, reply_id = written_reply(client)
+        pages = [
+            route
+            for included in client.app.routes  # type: ignore[attr-defined]
+            for route in getattr(getattr(included, "original_router", None), "routes", [])
+            if "POST" in getattr(route, "methods", ())
+            and "csrf" in inspect.signature(route.endpoint).parameters
+        ]
+        assert len(pages) >= 9, [route.path for route in pages]
+        fields = {"content": "hello", "title": "forged", "rating": "1", "username": "x", "password": "y" * 10}
+        for route in pages:
+            path = route.path.replace("{chat_id}", chat_id).replace("{message_id}", str(reply_id))
+            answer = client.post(path, data={"csrf": "forged", **fields}, follow_redirects=False)
+            assert answer.status_code == 401, (route.path, answer.status_code)
+            assert "did not come from this site" in answer.text, route.path
+        _, count = a.service.messages(1, chat_id)
+        assert count == 2 and a.service.chat(1, chat_id).title != "forged"  # nothing was changed
+        assert a.service.chat_feedback(1, chat_id) == {}
