@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
@@ -25,7 +26,7 @@ def test_migrations_and_models_do_not_drift(database: Database) -> None:
 
 def test_sqlite_connections_use_wal_and_foreign_keys(database: Database) -> None:
     if database.backend != "sqlite":
-        return
+        pytest.skip("WAL and foreign-key pragmas are SQLite's; PostgreSQL has neither setting")
     with database.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
