@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     """A cap on the tokens of a chat reply. The chat pipeline's `max_tokens` (256 in `pipelines/chat.toml`) is
     the default; this lowers it, never raises it. Unset: the pipeline file's value."""
 
+    trusted_proxies: str = ""
+    """Addresses (comma-separated, or `*`) whose `X-Forwarded-For`/`-Proto` headers `chatdash serve` believes,
+    e.g. nginx's. Unset: none, so a client on this machine cannot pose as another address or as HTTPS."""
+
     dashboard_url: str = "http://127.0.0.1:8501/"
     """Where the chat links a sales answer's dashboard view (behind nginx: `/dashboard/`)."""
 

@@ -62,6 +62,17 @@ def test_keys_create_list_revoke_and_serve(cli_env: Path) -> None:
         second = httpx.post(base + "/api/chat", json=body, headers=headers, timeout=120)
         assert second.status_code == 429 and second.headers["Retry-After"]
         assert httpx.post(base + "/api/chat", json=body).status_code == 401
+        # The sign-in limit per address: a local client cannot dodge it by claiming other addresses
+        # (no proxy is trusted by default).
+        with httpx.Client(base_url=base) as browser:
+            statuses = []
+            for attempt in range(11):
+                page = browser.get("/").text
+                csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+                form = {"csrf": csrf, "username": f"guess{attempt}", "password": "wrong password"}
+                spoofed = {"X-Forwarded-For": f"203.0.113.{attempt}"}
+                statuses.append(browser.post("/signin", data=form, headers=spoofed).status_code)
+            assert statuses[:10] == [400] * 10 and statuses[10] == 429, statuses
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -38,6 +38,7 @@ def serve(
         host=host,
         port=port,
         log_level="warning",
-        proxy_headers=True,
+        proxy_headers=bool(settings.trusted_proxies),  # the client address is the proxy's word only
+        forwarded_allow_ips=settings.trusted_proxies or None,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )

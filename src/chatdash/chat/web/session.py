@@ -2,8 +2,9 @@
 
 The session is Starlette's signed cookie (itsdangerous; HttpOnly, SameSite=Lax). It is marked ``Secure``
 on requests that came over HTTPS (``SecureOverHttps``): behind nginx that is the ``X-Forwarded-Proto``
-the proxy sets, which ``chatdash serve`` trusts (uvicorn's ``proxy_headers``); over plain HTTP, such as
-the embedded default at http://127.0.0.1:8000, it is not, or the browser would never send it back.
+the proxy sets, which ``chatdash serve`` believes only from ``CHATDASH_TRUSTED_PROXIES``; over plain
+HTTP, such as the embedded default at http://127.0.0.1:8000, it is not, or the browser would never send
+it back.
 The cookie holds only the user id and a CSRF token; every form carries the token and every POST checks
 it, so another site cannot post in the user's name. Sign-in attempts are rate-limited per username and
 per client address.
