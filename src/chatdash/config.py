@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = None
     """Key that signs session cookies. Unset: a random key kept under `<VAR_DIR>` (development only)."""
 
+    rate_limit_on_redis_down: Literal["fail-open", "fail-closed"] = "fail-open"
+    """When `REDIS_URL`'s Redis does not answer: `fail-open` counts each process's requests in memory
+    meanwhile (logged; each replica then allows the limit on its own), `fail-closed` refuses them with 503."""
+
     api_rate_limit: str = "1/10seconds"
     """Requests allowed per API key, in `limits` notation (`1/10seconds`, `60 per minute`)."""
 

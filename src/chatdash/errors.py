@@ -6,7 +6,10 @@
     ├── InvalidInput               a request a person or a client can fix (an empty title, a message too long)
     ├── ConfigError                a setting has a wrong value; the message names the variable
     │   └── PipelineError          a pipeline file (or step) that cannot be loaded; names the file and step
-    ├── DatabaseUnavailable        the database cannot be reached; check CHATDASH_DATABASE_URL
+    ├── Unavailable                a service chatdash needs does not answer (HTTP 503 + Retry-After)
+    │   ├── DatabaseUnavailable    the database cannot be reached; check CHATDASH_DATABASE_URL
+    │   │   └── DataApiUnavailable the split ui's data API cannot be reached or refuses its key
+    │   └── RedisUnavailable       Redis (shared rate limits) cannot be reached; check CHATDASH_REDIS_URL
     ├── NotInitialized             the database has no chatdash tables yet; run `chatdash init`
     ├── DataError                  sales data that cannot be loaded
     │   └── BadRowError            one row of a file is wrong; carries the line number
@@ -50,8 +53,35 @@ class PipelineError(ConfigError):
     value. The message names the file and the step."""
 
 
-class DatabaseUnavailable(ChatdashError):
+class Unavailable(ChatdashError):
+    """A service chatdash depends on does not answer; the request may succeed later (``retry_after``)."""
+
+    retry_after: float = 5.0
+    dependency: str = "a service chatdash needs"
+    """What a client is told is down; the message (logged, and shown by the CLI) says where and why."""
+    setting: str = ""
+    """The setting an operator checks, which the client is told too (it names no address)."""
+
+
+class DatabaseUnavailable(Unavailable):
     """The database does not answer (down, wrong URL, wrong credentials)."""
+
+    dependency = "the database"
+    setting = "CHATDASH_DATABASE_URL"
+
+
+class DataApiUnavailable(DatabaseUnavailable):
+    """The data API (``chatdash serve --role db-api``) of a split ui does not answer or refuses its key."""
+
+    dependency = "the data API"
+    setting = "CHATDASH_DB_API_URL"
+
+
+class RedisUnavailable(Unavailable):
+    """Redis, which holds the rate limits shared by every replica, does not answer."""
+
+    dependency = "Redis (the shared rate limits)"
+    setting = "CHATDASH_REDIS_URL"
 
 
 class NotInitialized(ChatdashError):

@@ -11,6 +11,7 @@ Redis counters do not meet); everything else comes from settings.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,7 +28,9 @@ from chatdash.chat.ratelimit import RateLimiter
 from chatdash.chat.repository import HttpRepository
 from chatdash.chat.service import ChatService
 from chatdash.config import Settings, get_settings
-from chatdash.errors import AuthError
+from chatdash.errors import AuthError, Unavailable
+
+log = logging.getLogger(__name__)
 
 KEEP_ALIVE_SECONDS = 75
 """How long an idle keep-alive connection stays open: longer than a proxy keeps its idle upstream
@@ -58,7 +61,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        chat_service.close_abandoned()
+        try:
+            chat_service.close_abandoned()
+        except Unavailable as exc:  # start anyway: /readyz says 503 until the database is back
+            log.warning("replies left by a dead process were not closed at start-up: %s", exc)
         # Worker threads (blocking database, data API and Redis calls) beyond a few per core only
         # queue for the GIL; see CHATDASH_WORKER_THREADS.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
@@ -68,7 +74,12 @@ def create_app(
     app = FastAPI(title="chatdash", summary="Chat and data APIs", lifespan=lifespan)
     app.state.settings = settings
     app.state.chat = service
-    app.state.limiter = RateLimiter(settings.api_rate_limit, settings.redis_url, key_prefix=rate_limit_prefix)
+    app.state.limiter = RateLimiter(
+        settings.api_rate_limit,
+        settings.redis_url,
+        key_prefix=rate_limit_prefix,
+        on_redis_down=settings.rate_limit_on_redis_down,
+    )
     app.state.ready_checks = (
         ready_checks
         if ready_checks is not None
@@ -108,7 +119,10 @@ def _add_pages(app: FastAPI, settings: Settings, rate_limit_prefix: str) -> None
     from chatdash.chat.web import error_pages, pages, session
 
     app.state.signin_limiter = RateLimiter(
-        session.SIGNIN_LIMIT, settings.redis_url, key_prefix=rate_limit_prefix
+        session.SIGNIN_LIMIT,
+        settings.redis_url,
+        key_prefix=rate_limit_prefix,
+        on_redis_down=settings.rate_limit_on_redis_down,
     )
     app.add_middleware(
         SessionMiddleware,

@@ -20,7 +20,6 @@ from chatdash.errors import (
     AuthError,
     ChatdashError,
     Conflict,
-    DatabaseUnavailable,
     InvalidInput,
     ModelBusy,
     ModelError,
@@ -29,6 +28,7 @@ from chatdash.errors import (
     NotInitialized,
     PromptTooLong,
     RateLimited,
+    Unavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ STATUS: list[tuple[type[ChatdashError], int]] = [
     (ModelTimeout, 504),
     (PromptTooLong, 422),
     (ModelError, 502),
-    (DatabaseUnavailable, 503),
+    (Unavailable, 503),
     (NotInitialized, 503),
 ]
 """The first type an exception is an instance of gives its status; any other exception is a 500."""
@@ -72,13 +72,17 @@ def error_headers(exc: BaseException) -> dict[str, str]:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, RateLimited):
         headers.update(rate_headers(exc))
-    if isinstance(exc, ModelBusy):
+    if isinstance(exc, ModelBusy | Unavailable):
         headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     return headers
 
 
 def public_detail(exc: BaseException) -> str:
-    """A chatdash error's own message; never the text of anything else (it may hold internals)."""
+    """A chatdash error's own message; for a dependency that is down, which one (its address and what
+    to check are for the log); never the text of anything else (it may hold internals)."""
+    if isinstance(exc, Unavailable):
+        check = f" (operators: check {exc.setting})" if exc.setting else ""
+        return f"{exc.dependency} is unavailable right now; try again in a few seconds{check}"
     return str(exc) if isinstance(exc, ChatdashError) else "internal error"
 
 

@@ -3,34 +3,64 @@
 Embedded, the counters live in memory; with ``CHATDASH_REDIS_URL`` they live in Redis, so every
 replica spends from one budget. A moving window is used, so "1/10seconds" means at most one request in
 any 10-second span, not two across a window edge.
+
+When Redis does not answer, ``CHATDASH_RATE_LIMIT_ON_REDIS_DOWN`` decides: ``fail-open`` (the default)
+counts in this process's memory meanwhile (each replica then allows the limit on its own, and it is
+logged), ``fail-closed`` refuses with ``RedisUnavailable`` (HTTP 503 + Retry-After).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
+from typing import Literal
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
+from redis.exceptions import RedisError
 
-from chatdash.errors import RateLimited
+from chatdash.errors import RateLimited, RedisUnavailable
+
+log = logging.getLogger(__name__)
+Policy = Literal["fail-open", "fail-closed"]
 
 
 class RateLimiter:
     """One limit (``limits`` notation) applied per identifier, e.g. ``("api-key", "42")``."""
 
-    def __init__(self, limit: str, redis_url: str | None = None, *, key_prefix: str = "chatdash") -> None:
+    def __init__(
+        self,
+        limit: str,
+        redis_url: str | None = None,
+        *,
+        key_prefix: str = "chatdash",
+        on_redis_down: Policy = "fail-open",
+    ) -> None:
         self.item: RateLimitItem = parse(limit)
         self.storage: Storage = (
             RedisStorage(redis_url, key_prefix=key_prefix) if redis_url else MemoryStorage()
         )
         self._limiter = MovingWindowRateLimiter(self.storage)
+        self.on_redis_down = on_redis_down
+        self._fallback = MovingWindowRateLimiter(MemoryStorage())
 
     def hit(self, *identifiers: str) -> tuple[int, float]:
         """Spend one request: (remaining, seconds until the window frees one), or ``RateLimited``."""
-        allowed = self._limiter.hit(self.item, *identifiers)
-        stats = self._limiter.get_window_stats(self.item, *identifiers)
+        try:
+            return self._hit(self._limiter, identifiers)
+        except RedisError as exc:
+            if self.on_redis_down == "fail-closed":
+                raise RedisUnavailable(
+                    "the rate limiter's Redis does not answer; try again shortly (check CHATDASH_REDIS_URL)"
+                ) from exc
+            log.warning("Redis does not answer (%s); counting this process's requests in memory", exc)
+            return self._hit(self._fallback, identifiers)
+
+    def _hit(self, limiter: MovingWindowRateLimiter, identifiers: tuple[str, ...]) -> tuple[int, float]:
+        allowed = limiter.hit(self.item, *identifiers)
+        stats = limiter.get_window_stats(self.item, *identifiers)
         reset_after = max(0.0, stats.reset_time - time.time())
         if not allowed:
             retry = max(1, math.ceil(reset_after))

@@ -10,6 +10,7 @@ share one database without touching each other's (or the app's) tables.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import weakref
 from collections.abc import Iterator
@@ -18,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from chatdash.config import Settings, get_settings
 from chatdash.errors import ConfigError, DatabaseUnavailable, NotInitialized
 
+log = logging.getLogger(__name__)
 POOL_SIZE = 16
 """Connections kept open per engine (and as many again in a burst): more than the app's worker threads
 (``CHATDASH_WORKER_THREADS``), so requests never open one."""
@@ -43,13 +46,14 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> E
             pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_SIZE}
         engine = create_engine(parsed, echo=echo, connect_args={"timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "handle_error", _unavailable)
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise ConfigError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
     connect_args: dict[str, Any] = {"connect_timeout": 10}
     if schema is not None:
         connect_args["options"] = f"-csearch_path={_checked(schema)}"
-    return create_engine(
+    engine = create_engine(
         parsed,
         echo=echo,
         pool_pre_ping=True,
@@ -58,6 +62,23 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> E
         pool_recycle=1800,
         connect_args=connect_args,
     )
+    event.listen(engine, "handle_error", _unavailable)
+    return engine
+
+
+def _unavailable(context: ExceptionContext) -> None:
+    """A refused or lost connection, wherever it happens (ORM, Core, the pool), is
+    ``DatabaseUnavailable``: callers and edges see one type (HTTP 503), never the driver's error.
+    The pool's own pre-ping is left alone: it reconnects by itself."""
+    error = context.sqlalchemy_exception
+    if context.is_pre_ping or not isinstance(error, OperationalError) or not _is_connection_error(error):
+        return
+    engine = context.engine
+    where = redacted_url(engine) if engine is not None else "the configured database"
+    log.warning("database unavailable at %s: %s", where, _first_line(context.original_exception))
+    raise DatabaseUnavailable(
+        f"cannot reach the database at {where}; check CHATDASH_DATABASE_URL and that the server is running"
+    ) from context.original_exception
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -129,8 +150,8 @@ def translate_errors(engine: Engine) -> Iterator[None]:
             ) from exc
         if isinstance(exc, OperationalError) and _is_connection_error(exc):
             raise DatabaseUnavailable(
-                f"cannot reach the database at {redacted_url(engine)}: {_first_line(exc.orig)}. "
-                "Check CHATDASH_DATABASE_URL and that the server is running."
+                f"cannot reach the database at {redacted_url(engine)}; check CHATDASH_DATABASE_URL and "
+                "that the server is running"
             ) from exc
         raise
 

@@ -1,5 +1,5 @@
-"""``/healthz`` (the process answers) and ``/readyz`` (its database, LM, vector store and, for a split
-ui, the data API do).
+"""``/healthz`` (the process answers) and ``/readyz`` (its database, Redis when configured, LM, vector
+store and, for a split ui, the data API do).
 
 Readiness checks are cheap and never load a model: the database runs ``SELECT 1``; an LM server must
 answer ``GET /models``, the embedded model's GGUF must exist; a Qdrant server must answer ``/readyz``,
@@ -55,6 +55,8 @@ def default_checks(
         checks["database"] = lambda: asyncio.to_thread(_select_one, engine)
     if db_api_url:
         checks["db_api"] = lambda: _check_db_api(db_api_url)
+    if settings.redis_url:
+        checks["redis"] = lambda: _check_redis(settings.redis_url or "")
     checks["llm"] = lambda: _check_llm(settings)
     checks["vector_store"] = lambda: _check_vectors(settings)
     return checks
@@ -63,6 +65,16 @@ def default_checks(
 def _select_one(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+async def _check_redis(url: str) -> None:
+    import redis.asyncio
+
+    client = redis.asyncio.from_url(url, socket_connect_timeout=3)
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
 
 
 async def _check_db_api(url: str) -> None:

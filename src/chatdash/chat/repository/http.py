@@ -6,7 +6,7 @@ one request to ``chatdash serve --role db-api``. The ui authenticates with the s
 username, percent-encoded); the data API honours that header only with the service key and scopes
 every lookup by that user, exactly as for a user's own API key. Users, sessions and API keys stay in the
 ui's own database. Failures of the data API become chatdash errors: unreachable, refusing the service
-key or failing (5xx) is ``DatabaseUnavailable`` (503); its 404, 409 and 422 keep their meaning.
+key or failing (5xx) is ``DataApiUnavailable`` (503); its 404, 409 and 422 keep their meaning.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import httpx
 
 from chatdash.chat.repository.base import Turn
 from chatdash.db.models import Chat, ChatMessage, Feedback
-from chatdash.errors import Conflict, DatabaseUnavailable, InvalidInput, NotFound
+from chatdash.errors import Conflict, DataApiUnavailable, InvalidInput, NotFound
 
 USER_HEADER = "X-Chatdash-User"
 """The header naming the user the ui's service key acts for (percent-encoded username)."""
@@ -65,7 +65,7 @@ class HttpRepository:
         try:
             answer = self.client.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
-            raise DatabaseUnavailable(
+            raise DataApiUnavailable(
                 f"{where} does not answer ({type(exc).__name__}: {exc or 'no detail'}); check "
                 "CHATDASH_DB_API_URL and that `chatdash serve --role db-api` is running"
             ) from None
@@ -73,7 +73,7 @@ class HttpRepository:
             try:
                 return answer.json() if answer.content else None
             except ValueError:
-                raise DatabaseUnavailable(
+                raise DataApiUnavailable(
                     f"{where} answered HTTP {answer.status_code} with something that is not JSON: is "
                     "CHATDASH_DB_API_URL the address of `chatdash serve --role db-api`?"
                 ) from None
@@ -86,11 +86,11 @@ class HttpRepository:
         if status in (400, 413, 422):
             raise InvalidInput(detail)
         if status in (401, 403):
-            raise DatabaseUnavailable(
+            raise DataApiUnavailable(
                 f"{where} refused the ui's credentials ({detail}); set CHATDASH_DB_API_KEY to the same "
                 "value on both sides"
             )
-        raise DatabaseUnavailable(f"{where} failed with HTTP {status}: {detail}")
+        raise DataApiUnavailable(f"{where} failed with HTTP {status}: {detail}")
 
     # -- the repository -----------------------------------------------------------------------------
     def create_chat(self, user_id: int, title: str | None) -> Chat:

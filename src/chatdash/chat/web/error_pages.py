@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 
 from chatdash.chat import http_errors
 from chatdash.chat.web import pages, session
-from chatdash.errors import ChatdashError, RateLimited
+from chatdash.errors import ChatdashError
 
 NOT_PAGES = ("/api", "/chats", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/static")
 
@@ -55,8 +55,9 @@ async def on_error(request: Request, exc: Exception) -> Response:
     """A chatdash error, with the API's status for its type."""
     if not is_page(request):
         return http_errors.error_response(exc)
-    headers = http_errors.rate_headers(exc) if isinstance(exc, RateLimited) else {}
-    return error_page(request, http_errors.status_for(exc), str(exc), headers)
+    headers = http_errors.error_headers(exc)
+    headers.pop("WWW-Authenticate", None)  # a page signs in with its form, not with a Bearer challenge
+    return error_page(request, http_errors.status_for(exc), http_errors.public_detail(exc), headers)
 
 
 async def on_unexpected_error(request: Request, exc: Exception) -> Response:
