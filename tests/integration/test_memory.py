@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from chatdash.cli import app
 from chatdash.config import Settings, get_settings
-from chatdash.errors import MemoryStoreError
+from chatdash.errors import DocumentError, MemoryStoreError
 from chatdash.llm.embeddings import get_embedder
 from chatdash.memory import EVERYONE, ChatMemory, DocumentStore, Remembered, VectorStore
 
@@ -209,3 +209,28 @@ def test_docs_add_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         assert result.exit_code == 1 and "only Markdown" in result.output
     finally:
         get_settings.cache_clear()
+
+
+def test_a_folder_is_added_all_or_nothing_and_links_out_of_it_are_skipped(
+    store: VectorStore, tmp_path: Path
+) -> None:
+    docs = DocumentStore(store, min_score=-1.0)
+    outside = tmp_path / "outside.md"
+    outside.write_text("# Secret\n\nThe root password is hunter2.\n")
+    folder = tmp_path / "kb"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "handbook.md").write_text(HANDBOOK)
+    (folder / "sub" / "leak.md").symlink_to(outside)
+    (folder / "sub" / "inside.md").symlink_to(folder / "handbook.md")  # stays in the folder: read
+    (folder / "broken.txt").write_bytes(b"caf\xe9 au lait\n")  # not UTF-8
+    with pytest.raises(DocumentError, match=r"broken\.txt: not UTF-8"):
+        docs.add_paths([folder])
+    assert docs.search("anyone", "warranty", k=10) == []  # nothing of the folder was stored
+    (folder / "broken.txt").unlink()
+    added, skipped = docs.add_paths([folder])
+    assert skipped == [folder / "sub" / "leak.md"]
+    assert [(path.name, Path(a.source).name) for path, a in added] == [
+        ("handbook.md", "handbook.md"),
+        ("inside.md", "handbook.md"),  # a link that stays in the folder is read, as the file it names
+    ]
+    assert all("hunter2" not in p.text for p in docs.search("anyone", "root password", k=20))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -10,22 +9,8 @@ from rich.markup import escape
 
 from chatdash.cli.common import console, edge
 from chatdash.config import get_settings
-from chatdash.errors import DocumentError
 
 app = typer.Typer(help="Knowledge-base documents in the vector store.", no_args_is_help=True)
-
-SUFFIXES = (".md", ".markdown", ".txt", ".text")
-
-
-def _files(paths: list[Path]) -> Iterator[Path]:
-    """Files as given; folders contribute their Markdown and text files, recursively, in order."""
-    for path in paths:
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
-        elif path.is_file():
-            yield path
-        else:
-            raise DocumentError(f"{path}: no such file or folder")
 
 
 @app.command("add")
@@ -34,14 +19,19 @@ def add(
     paths: list[Path] = typer.Argument(..., help="Markdown/text files, or folders holding them."),
     owner: str = typer.Option("*", help="User id that owns the documents; * shares them with everyone."),
 ) -> None:
-    """Split files into chunks, embed and store them; adding a changed file again replaces its chunks."""
+    """Split files into chunks, embed and store them; adding a changed file again replaces its chunks.
+    A folder is added all or nothing, and links in it that lead out of it are skipped."""
     from chatdash.memory import documents
 
     store = documents(get_settings())
     totals = {"added": 0, "replaced": 0, "unchanged": 0}
     chunks = 0
-    for path in _files(paths):
-        added = store.add_file(path, owner=owner)
+    added_all, skipped = store.add_paths(paths, owner=owner)
+    for link in skipped:
+        console.print(
+            f"  skipped  {escape(str(link))}  (a link that leads out of its folder)", highlight=False
+        )
+    for path, added in added_all:
         totals[added.status] += 1
         chunks += added.chunks
         console.print(f"{added.status:>9}  {escape(str(path))}  ({added.chunks} chunks)", highlight=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -52,16 +53,22 @@ class DocumentStore:
 
     def add_file(self, path: Path, *, owner: str = EVERYONE) -> Added:
         """Add (or replace) one Markdown or text file."""
-        suffix = path.suffix.lower()
-        if suffix not in MARKDOWN_SUFFIXES | TEXT_SUFFIXES:
-            raise DocumentError(f"{path}: only Markdown (.md, .markdown) and text (.txt) files can be added")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise DocumentError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-        except OSError as exc:
-            raise DocumentError(f"{path}: cannot be read ({exc.strerror})") from None
-        return self.add_text(str(path.resolve()), text, owner=owner, markdown=suffix in MARKDOWN_SUFFIXES)
+        text = read_document(path)
+        return self.add_text(str(path.resolve()), text, owner=owner, markdown=_is_markdown(path))
+
+    def add_paths(
+        self, paths: Sequence[Path], *, owner: str = EVERYONE
+    ) -> tuple[list[tuple[Path, Added]], list[Path]]:
+        """Files, and the Markdown and text files of folders (recursively), all or nothing: every file
+        is read and checked before the first is stored, so one bad file stores none. A link inside a
+        folder that leads out of it is skipped (returned second), never followed."""
+        files, skipped = collect_documents(paths)
+        texts = [(path, read_document(path)) for path in files]
+        added = [
+            (path, self.add_text(str(path.resolve()), text, owner=owner, markdown=_is_markdown(path)))
+            for path, text in texts
+        ]
+        return added, skipped
 
     def add_text(self, source: str, text: str, *, owner: str = EVERYONE, markdown: bool = True) -> Added:
         """Add (or replace) the document ``source`` with ``text``."""
@@ -135,3 +142,44 @@ class DocumentStore:
     def remove(self, source: str, *, owner: str = EVERYONE) -> None:
         """Delete a document's chunks."""
         self.store.delete("documents", owner, [field_is("source", source)])
+
+
+def read_document(path: Path) -> str:
+    """The text of a Markdown or text file; ``DocumentError`` saying why one cannot be added."""
+    if path.suffix.lower() not in MARKDOWN_SUFFIXES | TEXT_SUFFIXES:
+        raise DocumentError(f"{path}: only Markdown (.md, .markdown) and text (.txt) files can be added")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot be read ({exc.strerror})") from None
+    if "\x00" in text:
+        raise DocumentError(f"{path}: holds NUL characters, so it is not a text file")
+    return text
+
+
+def collect_documents(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """Files as given, and the Markdown/text files of folders in order; and the links skipped because
+    they lead out of the folder given (a link inside it stays inside it or is not read)."""
+    files: list[Path] = []
+    skipped: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            root = path.resolve()
+            for found in sorted(path.rglob("*")):
+                if found.suffix.lower() not in MARKDOWN_SUFFIXES | TEXT_SUFFIXES or not found.is_file():
+                    continue
+                if found.resolve().is_relative_to(root):
+                    files.append(found)
+                else:
+                    skipped.append(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise DocumentError(f"{path}: no such file or folder")
+    return files, skipped
+
+
+def _is_markdown(path: Path) -> bool:
+    return path.suffix.lower() in MARKDOWN_SUFFIXES
