@@ -345,3 +345,21 @@ def test_your_own_chat_with_another_users_message_id_is_404(database: Database) 
             assert "theirs" not in answer.text
         reply = a.service.message(2, a.service.chats(2)[0][0].id, theirs)
         assert (reply.content, reply.status) == ("theirs", "complete")  # untouched
+
+
+def test_a_stream_whose_chat_is_deleted_ends_with_an_event_that_says_so(database: Database) -> None:
+    """Not a broken response: a reader following a reply gets ``deleted`` when the chat goes away."""
+    with api(database) as a:
+        _, headers = a.user_key("deleter")
+        chat = a.client.post("/chats", json={}, headers=headers).json()["id"]
+        # a reply its writer (another replica) is writing: this process follows it in the store
+        reply = a.client.post(f"/chats/{chat}/turns", json={"content": "Talk"}, headers=headers).json()[
+            "reply"
+        ]
+        with a.client.stream(
+            "GET", f"/chats/{chat}/messages/{reply['id']}/stream", headers=headers
+        ) as stream:
+            assert a.client.delete(f"/chats/{chat}", headers=headers).status_code == 204
+            body = "\n".join(stream.iter_lines())
+        events = sse_events(body)
+        assert events[-1][0] == "deleted" and "deleted" in events[-1][1]["detail"], events

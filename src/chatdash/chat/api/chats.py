@@ -32,8 +32,10 @@ from chatdash.chat.api.schemas import (
 )
 from chatdash.chat.deps import MAX_ID, MessageId, ServiceDep, UserIdDep
 from chatdash.chat.repository import Turn
+from chatdash.errors import NotFound
 
 router = APIRouter(prefix="/chats", tags=["chats"])
+DELETED = "this chat was deleted while its reply was followed"
 
 Skip = Annotated[int, Query(ge=0, le=MAX_ID, description="Items to skip")]
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (1-200)")]
@@ -133,9 +135,13 @@ async def follow_reply(
     await run_in_threadpool(service.message, user_id, chat_id, message_id)  # 404 before the stream starts
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        async for delta in service.follow(user_id, chat_id, message_id):
-            yield ServerSentEvent(json.dumps({"content": delta}), event="delta")
-        stored = await run_in_threadpool(service.message, user_id, chat_id, message_id)
+        try:
+            async for delta in service.follow(user_id, chat_id, message_id):
+                yield ServerSentEvent(json.dumps({"content": delta}), event="delta")
+            stored = await run_in_threadpool(service.message, user_id, chat_id, message_id)
+        except NotFound:  # the chat was deleted while this stream followed it
+            yield ServerSentEvent(json.dumps({"detail": DELETED}), event="deleted")
+            return
         message = MessagePublic.model_validate(stored)
         yield ServerSentEvent(message.model_dump_json(), event="done")
 

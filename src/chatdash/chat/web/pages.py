@@ -27,7 +27,7 @@ from chatdash.chat.ratelimit import RateLimiter
 from chatdash.chat.web import session
 from chatdash.chat.web.render import figure, markdown
 from chatdash.db.models import Chat, ChatMessage, Feedback
-from chatdash.errors import AuthError, Conflict, InvalidInput, RateLimited
+from chatdash.errors import AuthError, Conflict, InvalidInput, NotFound, RateLimited
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")  # autoescapes by default
 templates.env.filters["markdown"] = markdown
@@ -35,6 +35,7 @@ templates.env.filters["from_json"] = json.loads
 templates.env.filters["figure"] = figure
 templates.env.tests["startingwith"] = lambda value, prefix: bool(prefix) and str(value).startswith(prefix)
 router = APIRouter(include_in_schema=False)
+DELETED = "This chat was deleted (in another tab or window) while its reply was being written"
 
 Csrf = Annotated[str, Form()]
 
@@ -282,9 +283,15 @@ async def events(
     await run_in_threadpool(service.message, user_id, chat_id, message_id)  # ownership, before the stream
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
-        async for delta in service.follow(user_id, chat_id, message_id):
-            yield ServerSentEvent(html.escape(delta, quote=False), event="delta")
-        final = await run_in_threadpool(service.message, user_id, chat_id, message_id)
+        try:
+            async for delta in service.follow(user_id, chat_id, message_id):
+                yield ServerSentEvent(html.escape(delta, quote=False), event="delta")
+            final = await run_in_threadpool(service.message, user_id, chat_id, message_id)
+        except NotFound:  # deleted (in another tab) while this page followed the reply
+            gone = f'<li id="m{message_id}" class="message assistant stopped"><p class="error">{DELETED}.</p>'
+            gone += "</li>"
+            yield ServerSentEvent(gone, event="done")
+            return
         yield ServerSentEvent(swap_html(request, chat_id, [final], send_disabled=False), event="done")
 
     return EventSourceResponse(stream(), ping=15)
