@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import time
+from collections.abc import Iterator
 
 from chatdash.errors import ModelBusy, ModelUnavailable
 from chatdash.llm.providers.scripted import ScriptedProvider
@@ -363,3 +366,22 @@ def test_a_stream_whose_chat_is_deleted_ends_with_an_event_that_says_so(database
             body = "\n".join(stream.iter_lines())
         events = sse_events(body)
         assert events[-1][0] == "deleted" and "deleted" in events[-1][1]["detail"], events
+
+
+def test_an_oversized_chunked_body_is_413_and_timestamps_keep_their_timezone(database: Database) -> None:
+    with api(database, "Hi.", api_max_body_bytes=2048) as a:
+        _, headers = a.user_key("chunky")
+
+        def chunks(size: int) -> Iterator[bytes]:  # no Content-Length: sent chunked
+            body = json.dumps({"messages": [{"role": "user", "content": "x" * size}]}).encode()
+            yield from (body[i : i + 512] for i in range(0, len(body), 512))
+
+        big = a.client.post("/api/chat", content=chunks(5000), headers=headers)
+        assert big.status_code == 413 and "CHATDASH_API_MAX_BODY_BYTES" in big.json()["detail"]
+        small = a.client.post("/api/chat", content=chunks(10), headers=headers)
+        assert small.status_code == 200, small.text
+        chat = small.json()["conversation_id"]
+        created = a.client.post("/chats", json={}, headers=headers).json()["created_at"]
+        read = a.client.get(f"/chats/{chat}/messages", headers=headers).json()["data"][0]["created_at"]
+        for stamp in (created, read):  # the same shape whether just written or read back (SQLite too)
+            assert dt.datetime.fromisoformat(stamp).utcoffset() == dt.timedelta(0), stamp

@@ -1,7 +1,8 @@
 """Refuse request bodies over ``CHATDASH_API_MAX_BODY_BYTES`` before anything reads them whole.
 
 A pure ASGI middleware: a declared ``Content-Length`` over the bound is refused at once; a chunked body
-is counted as it arrives and cut off when it passes the bound. Either way the answer is 413.
+is read here as it arrives, up to the bound, and refused as soon as it passes it. Either way the answer
+is 413 with what to change.
 """
 
 from __future__ import annotations
@@ -9,10 +10,6 @@ from __future__ import annotations
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 class BodyLimit:
@@ -24,32 +21,37 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+        headers = dict(scope.get("headers", []))
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            await self._refuse(send)
+            return
+        if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
+            # No declared length: read the body here, up to the bound, so that an oversized one is a 413
+            # (a limit hit while the app parses it would surface as its 400), then hand it on whole.
+            body = await self._read_bounded(receive)
+            if body is None:
                 await self._refuse(send)
                 return
-        seen = 0
-        started = False
+            await self.app(scope, _replaying(body, receive), send)
+            return
+        await self.app(scope, receive, send)
 
-        async def counting_receive() -> Message:
-            nonlocal seen
+    async def _read_bounded(self, receive: Receive) -> bytes | None:
+        """The request body, or None as soon as it passes ``max_bytes``."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(send)
+            if message["type"] != "http.request":
+                return b"".join(chunks)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps(
@@ -66,3 +68,17 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """``receive`` that gives ``body`` first, then whatever the client sends next (a disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
