@@ -57,6 +57,12 @@ def write_csv(tmp_path: Path, *rows: str, header: str = HEADER) -> Path:
         ("2,2020-01-02,101,Customer_5,200,Laptop,Electronics,3,19.99,59.96", "is not price x quantity"),
         ("1,2020-01-03,101,Customer_5,200,Laptop,Electronics,3,19.99,59.97", "order_id 1 appears twice"),
         ("2,2020-01-02,101,Customer_5,200,Laptop,Electronics,3,19.99,59.97,extra", "expected 10 fields"),
+        ("3000000000,2020-01-02,101,Customer_5,200,Laptop,Electronics,3,19.99,59.97", "order_id is outside"),
+        (
+            "2,2020-01-02,101,Customer_5,200,Laptop,Electronics,2147483648,0.01,21474836.48",
+            "quantity is outside",
+        ),
+        ("2,2020-01-02,101,Cust\x00omer,200,Laptop,Electronics,3,19.99,59.97", "customer_name holds a NUL"),
     ],
 )
 def test_a_bad_row_is_refused_with_its_line(tmp_path: Path, bad_row: str, reason: str) -> None:
@@ -112,3 +118,24 @@ def test_parquet_with_float_money_is_accepted_when_cents_are_exact(tmp_path: Pat
     frame.with_columns(price=pl.Series([19.991, 5.1])).write_parquet(path)
     with pytest.raises(BadRowError, match="row 1"):
         read_all(path)
+
+
+def test_files_that_are_not_what_they_say_get_one_line_each(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(HEADER.replace("customer_name", "customer_n\xe4me").encode("latin-1") + b"\n")
+    with pytest.raises(BadRowError, match=r"line 1: not UTF-8 text"):
+        read_all(latin)
+    noise = tmp_path / "noise.parquet"
+    noise.write_bytes(bytes(range(256)) * 40)
+    with pytest.raises(DataError, match=r"noise\.parquet: not a readable Parquet file"):
+        read_all(noise)
+    good = tmp_path / "good.parquet"
+    write_file([generate_frame(20_000, 1)], good)
+    truncated = tmp_path / "truncated.parquet"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(DataError, match=r"truncated\.parquet: .*Nothing was loaded"):
+        read_all(truncated)
+    wide = tmp_path / "wide.csv"
+    wide.write_bytes(b"x" * 70_000 + b"\n")
+    with pytest.raises(BadRowError, match=r"line 1: the header line is longer than"):
+        read_all(wide)

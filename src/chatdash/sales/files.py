@@ -21,6 +21,10 @@ _MONEY = r"^-?\d{1,8}(\.\d{1,2})?$"
 _INTEGER = r"^[+-]?\d{1,10}$"
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
 _MAX_TEXT = {"customer_name": 255, "product_names": 255, "categories": 100}
+_INT32 = (-(2**31), 2**31 - 1)
+"""The published schema's ``integer`` columns are 32-bit in PostgreSQL: larger values are refused here,
+on both databases alike, rather than by COPY half-way through a load."""
+MAX_HEADER_BYTES = 64 * 1024
 
 
 def file_format(path: Path) -> str:
@@ -92,8 +96,14 @@ def _check_columns(path: Path, columns: list[str]) -> None:
 
 
 def _read_csv(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        header = next(csv.reader(handle), None)
+    with path.open("rb") as raw:
+        first = raw.readline(MAX_HEADER_BYTES + 1)
+    if len(first) > MAX_HEADER_BYTES:
+        raise BadRowError(str(path), 1, f"the header line is longer than {MAX_HEADER_BYTES} bytes")
+    try:
+        header = next(csv.reader([first.decode("utf-8")]), None)
+    except UnicodeDecodeError as exc:
+        raise BadRowError(str(path), 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     if header is None:
         raise BadRowError(str(path), 1, "the file is empty (expected a header line)")
     _check_columns(path, [h.strip() for h in header])
@@ -122,15 +132,29 @@ def _locate_csv_problem(path: Path, width: int) -> tuple[int, str]:
 
 
 def _read_parquet(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
-    lazy = pl.scan_parquet(path)
-    schema = lazy.collect_schema()
+    try:
+        lazy = pl.scan_parquet(path)
+        schema = lazy.collect_schema()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path}: not a readable Parquet file ({reason}). Nothing was loaded.") from None
     _check_columns(path, list(schema.names()))
     first_row = 0
     casts = [
         _money_text(name, schema[name]) if name in ("price", "total") else pl.col(name).cast(pl.String)
         for name in FILE_COLUMNS
     ]
-    for chunk in lazy.select(casts).collect_batches(chunk_size=chunk_rows):
+    batches = lazy.select(casts).collect_batches(chunk_size=chunk_rows)
+    while True:
+        try:
+            chunk = next(batches)
+        except StopIteration:
+            return
+        except (pl.exceptions.PolarsError, OSError) as exc:  # a truncated or damaged file
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DataError(
+                f"{path}: Parquet data after row {first_row} cannot be read ({reason}). Nothing was loaded."
+            ) from None
         yield validate(chunk, source=str(path), first_line=first_row + 1, unit="row")
         first_row += chunk.height
 
@@ -161,6 +185,15 @@ def validate(raw: pl.DataFrame, *, source: str, first_line: int, unit: str = "li
         checks.append((pl.col(name).is_null() | (pl.col(name) == ""), f"{name} is missing"))
     for name in ("order_id", "customer_id", "product_id", "quantity"):
         checks.append((~pl.col(name).str.contains(_INTEGER), f"{name} is not a whole number"))
+        number = pl.col(name).cast(pl.Int64, strict=False)
+        checks.append(
+            (
+                (number < _INT32[0]) | (number > _INT32[1]),
+                f"{name} is outside the column's range ({_INT32[0]}..{_INT32[1]})",
+            )
+        )
+    for name in ("customer_name", "product_names", "categories"):
+        checks.append((pl.col(name).str.contains("\x00", literal=True), f"{name} holds a NUL character"))
     checks.append(
         (
             ~pl.col("order_date").str.contains(_DATE)
