@@ -84,3 +84,11 @@ def test_keys_create_list_revoke_and_serve(cli_env: Path) -> None:
     assert result.exit_code == 1 and "no API key 99" in result.output
     result = runner.invoke(app, ["serve", "--role", "nope"])
     assert result.exit_code != 0
+
+
+def test_users_sign_out_names_a_missing_user(cli_env: Path) -> None:
+    run("init", "--rows", "0")
+    result = runner.invoke(app, ["users", "sign-out", "nobody"])
+    assert result.exit_code == 1 and "no user 'nobody'" in result.output
+    run("keys", "create", "a key", "--user", "alice")
+    assert "signed out alice everywhere" in run("users", "sign-out", "alice")

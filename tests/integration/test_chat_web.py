@@ -459,3 +459,25 @@ def test_every_signed_in_form_refuses_a_forged_token(database: Database) -> None
         _, count = a.service.messages(1, chat_id)
         assert count == 2 and a.service.chat(1, chat_id).title != "forged"  # nothing was changed
         assert a.service.chat_feedback(1, chat_id) == {}
+
+
+def test_signing_out_ends_the_session_for_a_copied_cookie_too(database: Database) -> None:
+    """A cookie copied before sign-out no longer signs anyone in; `users.end_sessions` (the CLI's
+    `chatdash users sign-out`) ends every session of an account."""
+    from chatdash.chat import users
+
+    with api(database, session_secret="s" * 40) as a:
+        client = a.client
+        sign_up(client, "alice")
+        copied = dict(client.cookies)
+        assert client.get("/c").status_code == 200
+        out = client.post("/signout", data={"csrf": csrf(client, "/c")}, follow_redirects=False)
+        assert out.status_code == 303
+        thief = TestClient(client.app, cookies=copied)  # type: ignore[arg-type]
+        assert thief.get("/c", follow_redirects=False).headers["location"] == "/"
+
+        form = {"csrf": csrf(client), "username": "alice", "password": "long enough password"}
+        assert client.post("/signin", data=form, follow_redirects=False).status_code == 303
+        assert client.get("/c").status_code == 200  # signing in again works
+        users.end_sessions(database.engine, a.service.sign_in("alice", "long enough password").id)
+        assert client.get("/c", follow_redirects=False).headers["location"] == "/"

@@ -77,6 +77,9 @@ class ChatService:
     def user(self, user_id: int) -> User | None:
         return users.get_user(self.engine, user_id)
 
+    def end_sessions(self, user_id: int) -> None:
+        users.end_sessions(self.engine, user_id)
+
     def create_key(self, user_id: int, name: str) -> keys.NewKey:
         return keys.create_key(self.engine, user_id, name)
 

@@ -11,7 +11,7 @@ import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chatdash.db.engine import session_factory
@@ -87,6 +87,14 @@ def open_user(engine: Engine, username: str) -> User:
 def get_user(engine: Engine, user_id: int) -> User | None:
     with session_factory(engine)() as session:
         return session.get(User, user_id)
+
+
+def end_sessions(engine: Engine, user_id: int) -> None:
+    """End every session of the user (on every device): each carries the version it was signed in with."""
+    with session_factory(engine).begin() as session:
+        session.execute(
+            update(User).where(User.id == user_id).values(session_version=User.session_version + 1)
+        )
 
 
 def get_user_by_name(engine: Engine, username: str) -> User | None:

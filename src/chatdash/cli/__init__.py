@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from chatdash.cli import bench, dashboard, data, docs, keys, lm, serve
+from chatdash.cli import bench, dashboard, data, docs, keys, lm, serve, users
 from chatdash.cli.common import console, edge, engine
 from chatdash.cli.data import load_with_progress, summary_line
 from chatdash.db.engine import redacted_url
@@ -22,6 +22,7 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(lm.app, name="lm")
 app.add_typer(docs.app, name="docs")
 app.add_typer(keys.app, name="keys")
+app.add_typer(users.app, name="users")
 app.command("dashboard")(dashboard.dashboard)
 app.command("serve")(serve.serve)
 

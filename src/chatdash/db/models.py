@@ -213,6 +213,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Written into each session at sign-in; a session carrying another value has ended (sign-out)."""
 
 
 class Chat(Base):

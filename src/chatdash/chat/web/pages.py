@@ -44,8 +44,15 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def signed_in(request: Request) -> int:
+def signed_in(request: Request, service: ServiceDep) -> int:
+    """The signed-in user's id; a session that ended (sign-out anywhere, `chatdash users sign-out`) or
+    whose account is gone is not signed in any more, whatever its cookie says."""
     user_id = session.user_id(request)
+    if user_id is not None:
+        user = service.user(user_id)
+        if user is None or user.session_version != session.version(request):
+            request.session.clear()
+            user_id = None
     if user_id is None:  # not signed in: to the sign-in page, not an error
         if is_htmx(request):  # htmx would follow a 303 inside the page; HX-Redirect moves the whole page
             raise HTTPException(401, "sign in again to go on", headers={"HX-Redirect": "/"})
@@ -123,13 +130,16 @@ def sign_in(
         status = 429 if isinstance(exc, RateLimited) else 400
         return page(request, "signin.html", status, open_mode=settings.auth == "open", error=str(exc))
     request.session.clear()  # a new session id for the new identity
-    request.session.update(user_id=user.id, username=user.username)
+    request.session.update(user_id=user.id, username=user.username, version=user.session_version)
     return back("/c")
 
 
 @router.post("/signout")
-def sign_out(request: Request, csrf: Csrf) -> Response:
+def sign_out(request: Request, service: ServiceDep, csrf: Csrf) -> Response:
     session.check_csrf(request, csrf)
+    user_id = session.user_id(request)
+    if user_id is not None:  # the cookie may have been copied: end the session where it is checked
+        service.end_sessions(user_id)
     request.session.clear()
     return back("/")
 

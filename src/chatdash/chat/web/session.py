@@ -56,6 +56,12 @@ def user_id(request: Request) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def version(request: Request) -> int | None:
+    """The user's ``session_version`` when this session signed in."""
+    value = request.session.get("version")
+    return value if isinstance(value, int) else None
+
+
 class SecureOverHttps:
     """ASGI wrapper (outside Starlette's ``SessionMiddleware``) that adds ``Secure`` to the session
     cookie on HTTPS requests. ``SessionMiddleware`` decides that once per app; this decides per request,
