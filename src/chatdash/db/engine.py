@@ -76,9 +76,13 @@ def _unavailable(context: ExceptionContext) -> None:
     engine = context.engine
     where = redacted_url(engine) if engine is not None else "the configured database"
     log.warning("database unavailable at %s: %s", where, _first_line(context.original_exception))
-    raise DatabaseUnavailable(
+    raise _unreachable(where) from context.original_exception
+
+
+def _unreachable(where: str) -> DatabaseUnavailable:
+    return DatabaseUnavailable(
         f"cannot reach the database at {where}; check CHATDASH_DATABASE_URL and that the server is running"
-    ) from context.original_exception
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -149,10 +153,7 @@ def translate_errors(engine: Engine) -> Iterator[None]:
                 f"({_first_line(exc.orig)}): run `chatdash init` to create them"
             ) from exc
         if isinstance(exc, OperationalError) and _is_connection_error(exc):
-            raise DatabaseUnavailable(
-                f"cannot reach the database at {redacted_url(engine)}; check CHATDASH_DATABASE_URL and "
-                "that the server is running"
-            ) from exc
+            raise _unreachable(redacted_url(engine)) from exc
         raise
 
 

@@ -29,7 +29,6 @@ from chatdash.sales.types import DateRange, SalesFilter, average, cents_to_decim
 Figure = Decimal | int | None
 """Money and ratios as Decimal, counts as int; None: nothing to average (no orders)."""
 
-METRIC_LABELS = {name: metric.label for name, metric in METRIC.items()}
 CUSTOMER_ROWS = 10
 """Customers shown when a question groups by customer without saying how many (there are hundreds)."""
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -263,7 +262,7 @@ def answer(engine: Engine, spec: QuerySpec, notes: Iterable[str] = ()) -> SalesA
     flt = SalesFilter(spec.start, spec.end, spec.categories, spec.products)
     whole = _totals(engine, flt, metric)
     rows = _rows(engine, spec, flt, metric) if spec.group_by != "none" and whole.orders else []
-    change = _change(rows, metric) if len(rows) == 2 and spec.top_n is None else None
+    change = _change(rows) if len(rows) == 2 and spec.top_n is None else None
     share = None
     if spec.share:
         if not metric.additive:
@@ -304,7 +303,7 @@ def _compare_periods(
         description=describe(spec, span),
         rows=rows,
         span=span,
-        change=_change(rows, metric) if len(rows) == 2 else None,
+        change=_change(rows) if len(rows) == 2 else None,
         notes=notes,
     )
 
@@ -417,7 +416,7 @@ _PERIOD_KEYS: dict[str, Callable[[dt.date], Any]] = {
 }
 
 
-def _change(rows: list[AnswerRow], metric: Metric) -> Change | None:
+def _change(rows: list[AnswerRow]) -> Change | None:
     first, second = rows
     if first.value is None or second.value is None:
         return None
@@ -549,7 +548,6 @@ def describe(spec: QuerySpec, span: DateRange | None) -> str:
 
 
 __all__ = [
-    "METRIC_LABELS",
     "AnswerRow",
     "Change",
     "Figure",

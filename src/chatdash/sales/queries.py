@@ -41,7 +41,7 @@ from chatdash.db.models import (
 from chatdash.errors import QueryError
 from chatdash.sales.frame import FILE_COLUMNS
 from chatdash.sales.periods import bucket, split_by_month
-from chatdash.sales.rollup import cents, first_of_month
+from chatdash.sales.rollup import cents, first_of_month, revenue_cents
 from chatdash.sales.types import (
     GRANULARITIES,
     CategoryRevenue,
@@ -462,7 +462,7 @@ def _customer_cells(conn: Connection, flt: SalesFilter) -> Any:
                 _raw.c.customer_id.label("customer_id"),
                 _raw.c.product_names.label("product"),
                 _raw.c.categories.label("category"),
-                cents(conn, func.sum(_raw.c.price * _raw.c.quantity)).label("revenue_cents"),
+                revenue_cents(conn).label("revenue_cents"),
                 _bigint(func.sum(_raw.c.quantity)).label("quantity"),
                 func.count().label("orders"),
                 cents(conn, func.max(_raw.c.total)).label("largest"),

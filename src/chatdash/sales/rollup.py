@@ -55,12 +55,9 @@ def _first_of_month_sqlite(element: first_of_month, compiler: SQLCompiler, **kw:
     return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
 
 
-def _revenue_cents(connection: Connection) -> Any:
-    """SUM(price * quantity) in integer cents, in the dialect's exact arithmetic."""
-    line_total = _raw.c.price * _raw.c.quantity
-    if connection.dialect.name == "sqlite":
-        return func.sum(line_total)  # SQLite stores money as integer cents already
-    return cast(func.sum(line_total) * 100, BigInteger)
+def revenue_cents(connection: Connection) -> Any:
+    """SUM(price * quantity) of ``sales_data`` in integer cents, in the dialect's exact arithmetic."""
+    return cents(connection, func.sum(_raw.c.price * _raw.c.quantity))
 
 
 def cents(connection: Connection, money: Any) -> Any:
@@ -76,7 +73,7 @@ def rebuild_customer_rollup(connection: Connection, between: DateRange | None = 
     key = (month, _raw.c.customer_id, _raw.c.product_id, _raw.c.product_names, _raw.c.categories)
     rows = select(
         *key,
-        _revenue_cents(connection),
+        revenue_cents(connection),
         func.sum(_raw.c.quantity),
         func.count(),
         cents(connection, func.max(_raw.c.total)),
@@ -102,7 +99,7 @@ def rebuild_rollup(connection: Connection, between: DateRange | None = None) -> 
     daily = select(
         _raw.c.order_date,
         *product,
-        _revenue_cents(connection),
+        revenue_cents(connection),
         func.sum(_raw.c.quantity),
         func.count(),
     ).group_by(_raw.c.order_date, *product)

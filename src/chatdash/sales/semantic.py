@@ -48,7 +48,6 @@ class Dimension:
     label: str
     words: str
     """A regular expression for "by <dimension>" / "per <dimension>" / "each <dimension>"."""
-    time: bool = False
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -158,36 +157,27 @@ DIMENSIONS: tuple[Dimension, ...] = (
         "weekday",
         "Weekday",
         r"\b(by|per|each|which|what)\s+(day\s+of\s+(the\s+)?week|weekday)s?\b|\bdays?\s+of\s+the\s+week\b",
-        time=True,
     ),
     Dimension(
-        "day",
-        "Day",
-        r"\b(daily|per\s+day|by\s+day|each\s+day|day\s+by\s+day)\b(?!\s+of\s+the\s+week)",
-        time=True,
+        "day", "Day", r"\b(daily|per\s+day|by\s+day|each\s+day|day\s+by\s+day)\b(?!\s+of\s+the\s+week)"
     ),
-    Dimension("week", "Week", r"\b(weekly|per\s+week|by\s+week|each\s+week|week\s+by\s+week)\b", time=True),
-    Dimension(
-        "month", "Month", r"\b(monthly|per\s+month|by\s+month|each\s+month|month\s+by\s+month)\b", time=True
-    ),
+    Dimension("week", "Week", r"\b(weekly|per\s+week|by\s+week|each\s+week|week\s+by\s+week)\b"),
+    Dimension("month", "Month", r"\b(monthly|per\s+month|by\s+month|each\s+month|month\s+by\s+month)\b"),
     Dimension(
         "quarter",
         "Quarter",
         r"\b(quarterly|per\s+quarter|by\s+quarter|each\s+quarter|quarter\s+by\s+quarter)\b",
-        time=True,
     ),
     Dimension(
         "year",
         "Year",
         r"\b(yearly|annual(ly)?|per\s+year|by\s+year|each\s+year|year\s+by\s+year|year\s+over\s+year)\b",
-        time=True,
     ),
     Dimension("category", "Category", r"\b(per|by|each|every|for\s+each|across)\s+categor(y|ies)\b"),
     Dimension("product", "Product", r"\b(per|by|each|every|for\s+each|across)\s+products?\b"),
     Dimension("customer", "Customer", r"\b(per|by|each|every|for\s+each|across)\s+customers?\b"),
 )
 DIMENSION = {dimension.name: dimension for dimension in DIMENSIONS}
-TIME_DIMENSIONS = tuple(d.name for d in DIMENSIONS if d.time)
 
 
 def find_metric(text: str) -> Metric | None:

@@ -24,7 +24,6 @@ MetricName = Literal[
 GroupBy = Literal[
     "none", "category", "product", "customer", "day", "week", "month", "quarter", "year", "weekday"
 ]
-TIME_GROUPS: tuple[GroupBy, ...] = ("day", "week", "month", "quarter", "year", "weekday")
 
 
 class Period(BaseModel):

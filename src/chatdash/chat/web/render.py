@@ -11,6 +11,8 @@ from decimal import Decimal
 import nh3
 from markdown_it import MarkdownIt
 
+from chatdash.sales import format_figure
+
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
@@ -21,12 +23,9 @@ def markdown(text: str) -> str:
 
 
 def figure(value: object, signed: bool = False) -> str:
-    """A figure as the card shows it: money and ratios with two decimals, counts with separators."""
+    """A stored answer's figure (a JSON string or int) as the reply's sentence writes it."""
     if value is None:
         return "n/a"
-    if isinstance(value, int):
-        text = f"{value:,}"
-        return f"+{text}" if signed and value > 0 else text
-    number = Decimal(str(value))
-    text = f"{number:,.2f}" if number.as_tuple().exponent != 0 else f"{number:,}"
+    number = value if isinstance(value, int) else Decimal(str(value))
+    text = format_figure(number)
     return f"+{text}" if signed and number > 0 else text
