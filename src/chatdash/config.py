@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     """A cap on the tokens of a chat reply. The chat pipeline's `max_tokens` (256 in `pipelines/chat.toml`) is
     the default; this lowers it, never raises it. Unset: the pipeline file's value."""
 
+    chat_reply_lease_seconds: float = Field(15.0, ge=1)
+    """How long a reply being written stays its writer's without a save or a heartbeat (sent every third of
+    this). A reply whose writer died (a killed process, a database that never came back) reads as `stopped`
+    and can be retried this long after its last sign of life."""
+
     trusted_proxies: str = ""
     """Addresses (comma-separated, or `*`) whose `X-Forwarded-For`/`-Proto` headers `chatdash serve` believes,
     e.g. nginx's. Unset: none, so a client on this machine cannot pose as another address or as HTTPS."""

@@ -8,7 +8,7 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from chatdash.chat import ChatService, ProviderResponder
 from chatdash.chat.generation import Generation
@@ -247,21 +247,79 @@ def test_api_keys_are_hashed_shown_once_and_revocable(database: Database) -> Non
         chat.verify_key(new.token)
 
 
-def test_replies_abandoned_by_a_dead_process_become_stopped(database: Database) -> None:
-    import datetime as dt
+def age(database: Database, message_id: int, seconds: float) -> None:
+    """Move a reply's last sign of life ``seconds`` into the past, as a dead writer would leave it."""
+    from chatdash.db.models import ChatMessage
 
+    with database.engine.begin() as conn:
+        then = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)
+        conn.execute(update(ChatMessage).where(ChatMessage.id == message_id).values(updated_at=then))
+
+
+def test_a_reply_whose_writer_is_gone_reads_as_stopped_and_can_be_retried(database: Database) -> None:
+    from chatdash.chat import SqlRepository
+
+    chat, _ = service(database, "A whole answer.")
+    user = chat.sign_up("alice", "correct horse")
+    convo = chat.create_chat(user.id)
+    dead_writer = SqlRepository(database.engine)
+    reply = dead_writer.start_turn(user.id, convo.id, "hi").reply
+    dead_writer.save_reply(user.id, convo.id, reply.id, "half an ans", "streaming")
+    assert chat.message(user.id, convo.id, reply.id).status == "streaming"  # its lease holds
+    with pytest.raises(Conflict, match="still being written"):
+        run(chat.retry(user.id, convo.id, reply.id))
+
+    age(database, reply.id, chat.settings.chat_reply_lease_seconds + 1)
+    for read in (chat.message(user.id, convo.id, reply.id), chat.messages(user.id, convo.id)[0][1]):
+        assert (read.content, read.status) == ("half an ans", "stopped")
+        assert "interrupted" in (read.error or "")
+
+    async def retried() -> str:
+        _, gen = await chat.retry(user.id, convo.id, reply.id)
+        return (await finish(gen)).text
+
+    assert run(retried()) == "A whole answer."
+    assert chat.message(user.id, convo.id, reply.id).status == "complete"
+
+
+def test_close_abandoned_stores_only_expired_leases(database: Database) -> None:
     from chatdash.chat import SqlRepository
 
     chat, _ = service(database)
     user = chat.sign_up("alice", "correct horse")
     convo = chat.create_chat(user.id)
     repository = SqlRepository(database.engine)
-    reply = repository.start_turn(user.id, convo.id, "hi").reply
-    repository.save_reply(user.id, convo.id, reply.id, "half an ans", "streaming")
-    assert chat.close_abandoned() == 0  # recent: someone may still be writing it
-    assert repository.close_abandoned(dt.timedelta(seconds=-1)) == 1
-    kept = chat.messages(user.id, convo.id)[0][1]
-    assert (kept.content, kept.status) == ("half an ans", "stopped") and "interrupted" in (kept.error or "")
+    gone = repository.start_turn(user.id, convo.id, "one").reply
+    repository.save_reply(user.id, convo.id, gone.id, "partial", "streaming")
+    alive = repository.start_turn(user.id, chat.create_chat(user.id).id, "two").reply
+    age(database, gone.id, 60)
+    assert chat.close_abandoned() == 1
+    assert repository.get_message(user.id, convo.id, gone.id).status == "stopped"
+    with database.engine.connect() as conn:
+        from chatdash.db.models import ChatMessage
+
+        stored = dict(conn.execute(select(ChatMessage.id, ChatMessage.status)).all())
+    assert (stored[gone.id], stored[alive.id]) == ("stopped", "streaming")
+
+
+def test_a_slow_reply_keeps_its_lease_by_heartbeat(database: Database) -> None:
+    """No token for three leases (a long queue, a slow prefill): the heartbeat keeps it the writer's."""
+    provider = registry.create("scripted", replies=["late"], delay_s=3.0)
+    settings = load_settings(chat_reply_lease_seconds=1.0)
+    chat = ChatService(database.engine, settings, ProviderResponder(provider))
+    user = chat.sign_up("alice", "correct horse")
+
+    async def talk() -> list[str]:
+        reply, gen = await chat.send(user.id, None, "take your time")
+        seen = []
+        for _ in range(5):
+            await asyncio.sleep(0.5)
+            stored = await asyncio.to_thread(chat.repository.get_message, user.id, reply.chat_id, reply.id)
+            seen.append(stored.status)
+        await finish(gen)
+        return seen
+
+    assert run(talk()) == ["streaming"] * 5
 
 
 def test_a_send_without_chat_stores_the_earlier_messages_first_in_one_turn(database: Database) -> None:

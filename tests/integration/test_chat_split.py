@@ -401,3 +401,22 @@ def test_idle_keep_alive_connections_outlive_a_proxys(serve: Callable[..., Proce
         assert conn.getresponse().status == 200  # RemoteDisconnected if the app had closed it
     finally:
         conn.close()
+
+
+def test_the_ui_renews_its_replies_leases_through_the_data_api(split_factory: Callable[..., Split]) -> None:
+    """The ui writes the reply; its heartbeat must reach the data API's database, or every reply with a
+    slow first token would read as ``stopped`` there."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    s = split_factory()
+    user_id, _ = s.user_key("alice")
+    turn = s.service.repository.start_turn(user_id, None, "hello")
+    lease = s.service.settings.chat_reply_lease_seconds
+    with s.data_db.engine.begin() as conn:
+        then = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=lease + 1)
+        conn.execute(update(ChatMessage).where(ChatMessage.id == turn.reply.id).values(updated_at=then))
+    assert s.service.repository.get_message(user_id, turn.chat_id, turn.reply.id).status == "stopped"
+    s.service.repository.renew_leases([(user_id, turn.chat_id, turn.reply.id)])
+    assert s.service.repository.get_message(user_id, turn.chat_id, turn.reply.id).status == "streaming"

@@ -6,6 +6,11 @@ the partial text; any number of readers can ``follow`` it (each gets the text so
 deltas), and leaving does not stop it. ``stop`` cancels the task, which closes the model's stream
 (the model really stops) and saves what was written with status ``stopped``.
 
+Each reply is leased to this process (see ``SqlRepository``): its saves and a heartbeat every third of
+the lease keep it ours, so if the process dies every reader sees the reply ``stopped`` one lease later
+and may retry it. A partial save that fails is skipped (the next one carries the text); the final save
+is retried until the database is back, for up to ``FINAL_SAVE_RETRY_SECONDS``.
+
 The registry is per process: with several replicas a reader on another replica follows the saved
 text instead of the live deltas (``ChatService.follow`` reads it again every second).
 """
@@ -26,12 +31,15 @@ import anyio.to_thread
 
 from chatdash.chat.repository import ChatRepository
 from chatdash.chat.responder import ReplyDone, ReplyRequest, Responder
-from chatdash.errors import ChatdashError
+from chatdash.errors import ChatdashError, Unavailable
 
 log = logging.getLogger(__name__)
 
 PERSIST_EVERY = 0.5
 """Seconds between saves of a streaming reply's partial text."""
+FINAL_SAVE_RETRY_SECONDS = 120.0
+"""How long a reply's final save is retried while its database (or the data API) is unavailable; after
+that the reply's lease runs out and it reads as ``stopped`` with the text last saved."""
 
 
 @dataclass
@@ -94,12 +102,22 @@ class Generations:
     """The replies this process is writing, by message id."""
 
     def __init__(
-        self, repository: ChatRepository, responder: Responder, *, persist_every: float = PERSIST_EVERY
+        self,
+        repository: ChatRepository,
+        responder: Responder,
+        *,
+        persist_every: float = PERSIST_EVERY,
+        lease: float = 15.0,
+        final_save_retry: float = FINAL_SAVE_RETRY_SECONDS,
     ) -> None:
         self.repository = repository
         self.responder = responder
         self.persist_every = persist_every
+        self.lease = lease
+        self.final_save_retry = final_save_retry
+        self.closing = False
         self._running: dict[int, Generation] = {}
+        self._heartbeat: asyncio.Task[None] | None = None
 
     def get(self, message_id: int) -> Generation | None:
         return self._running.get(message_id)
@@ -113,6 +131,8 @@ class Generations:
         gen = Generation(message_id, request.chat_id, request.user_id)
         self._running[message_id] = gen
         gen.task = asyncio.create_task(self._run(gen, request), name=f"reply-{message_id}")
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.create_task(self._renew_leases(), name="reply-leases")
         return gen
 
     async def stop(self, message_id: int) -> bool:
@@ -131,13 +151,34 @@ class Generations:
         return True
 
     async def shutdown(self) -> None:
-        """Stop every reply (process exit): each keeps its text with status ``stopped``."""
+        """Stop every reply (process exit): each keeps its text with status ``stopped`` (one try each:
+        a reply whose save fails reads as ``stopped`` anyway when its lease expires)."""
+        self.closing = True
         for message_id in list(self._running):
             await self.stop(message_id)
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+
+    async def _renew_leases(self) -> None:
+        """While replies run here, renew their leases every third of the lease, in one call. A failed
+        renewal is logged and tried again: the replies go on, and their leases expire only if it keeps
+        failing (then readers elsewhere see them ``stopped``)."""
+        failing = False
+        while self._running:
+            await asyncio.sleep(self.lease / 3)
+            replies = [(g.user_id, g.chat_id, g.message_id) for g in self._running.values() if not g.finished]
+            try:
+                await anyio.to_thread.run_sync(self.repository.renew_leases, replies)
+            except ChatdashError as exc:
+                if not failing:
+                    log.warning("could not renew the leases of %d replies: %s", len(replies), exc)
+                failing = True
+            else:
+                failing = False
 
     async def _run(self, gen: Generation, request: ReplyRequest) -> None:
         save = functools.partial(self.repository.save_reply, gen.user_id, gen.chat_id, gen.message_id)
-        saves = _Saves(save)
+        saves = _Saves(save, gen.message_id, self._retry_until)
         last_save = time.monotonic()
         try:
             async for item in self.responder.reply(request):
@@ -169,24 +210,61 @@ class Generations:
             self._running.pop(gen.message_id, None)
             gen._notify()
 
+    def _retry_until(self) -> float:
+        """The ``time.monotonic`` until which a final save failing now is retried (none when closing)."""
+        return time.monotonic() + (0.0 if self.closing else self.final_save_retry)
+
 
 class _Saves:
     """A reply's saves, one at a time, none after the one that ended it: a stop cancels the reply while
-    a partial save may still be running in a worker thread, and that save must not land last."""
+    a partial save may still be running in a worker thread, and that save must not land last.
 
-    def __init__(self, save: Callable[..., None]) -> None:
+    Runs in worker threads. A partial save that finds the store unavailable is skipped; the final one
+    is tried again (backing off to 2 s) until ``retry_until()``, then given up with a log line."""
+
+    def __init__(self, save: Callable[..., None], message_id: int, retry_until: Callable[[], float]) -> None:
         self.save = save
+        self.message_id = message_id
+        self.retry_until = retry_until
         self.lock = threading.Lock()
         self.ended: str | None = None
 
     def __call__(self, text: str, status: str, **details: Any) -> str:
         """Save ``text`` with ``status`` unless the reply has ended; the status it has in the store."""
         with self.lock:
-            if self.ended is None:
+            if self.ended is not None:
+                return self.ended
+            if status == "streaming":
+                try:
+                    self.save(text, status, **details)
+                except Unavailable as exc:
+                    log.warning("reply %s: partial save skipped: %s", self.message_id, exc)
+                return status
+            self._save_final(text, status, details)
+            self.ended = status
+            return status
+
+    def _save_final(self, text: str, status: str, details: dict[str, Any]) -> None:
+        deadline, pause = self.retry_until(), 0.25
+        while True:
+            try:
                 self.save(text, status, **details)
-                if status != "streaming":
-                    self.ended = status
-            return self.ended or status
+                return
+            except Unavailable as exc:
+                deadline = min(deadline, self.retry_until())  # a shutdown since gives up now
+                if time.monotonic() + pause > deadline:
+                    log.error(
+                        "reply %s ended %s but could not be saved (given up): %s",
+                        self.message_id,
+                        status,
+                        exc,
+                    )
+                    return
+                log.warning(
+                    "reply %s ended %s; saving again in %.2f s: %s", self.message_id, status, pause, exc
+                )
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
 
 
 async def _end(gen: Generation, saves: _Saves, status: str, error: str | None = None) -> None:

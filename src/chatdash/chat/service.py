@@ -57,11 +57,14 @@ class ChatService:
     ) -> None:
         self.engine = engine  # users and API keys, and the grounding steps' sales data
         self.settings = settings
-        self.repository: ChatRepository = repository if repository is not None else SqlRepository(engine)
+        lease = dt.timedelta(seconds=settings.chat_reply_lease_seconds)
+        if repository is None:
+            repository = SqlRepository(engine, lease=lease)
+        self.repository: ChatRepository = repository
         if responder is None:
             responder = default_responder(engine, settings)
         self.responder = responder
-        self.generations = Generations(self.repository, responder)
+        self.generations = Generations(self.repository, responder, lease=lease.total_seconds())
         self._starting: set[tuple[int, str | None]] = set()
 
     # -- users and keys ---------------------------------------------------------------------------
@@ -226,8 +229,8 @@ class ChatService:
         (nothing more if it has), so a caller may read the stored message right after.
 
         A reply that another process is writing (another replica) is followed in the store, a read every
-        ``STORE_POLL_SECONDS``, as its writer saves it; after ``LLM_TIMEOUT`` + 60 s without a change
-        (its writer is gone: see ``close_abandoned``) this ends with the reply still ``streaming``."""
+        ``STORE_POLL_SECONDS``, as its writer saves it, until it ends or its writer's lease expires
+        (it then reads as ``stopped``)."""
         gen = self.generations.get(message_id)  # before the read: a reply ending in between is read whole
         message = await anyio.to_thread.run_sync(self.repository.get_message, user_id, chat_id, message_id)
         if gen is None:
@@ -242,10 +245,7 @@ class ChatService:
         sent = message.content
         if sent:
             yield sent
-        loop = asyncio.get_running_loop()
-        quiet_since = loop.time()
-        grace = self.settings.llm_timeout + 60
-        while message.status == "streaming" and loop.time() - quiet_since < grace:
+        while message.status == "streaming":
             await asyncio.sleep(STORE_POLL_SECONDS)
             if self.generations.get(message.id) is not None:
                 return  # written here now (a retry): the caller reads it afresh
@@ -256,7 +256,7 @@ class ChatService:
                 if not message.content.startswith(sent):
                     return  # rewritten (a retry elsewhere): not a continuation of what was sent
                 yield message.content[len(sent) :]
-                sent, quiet_since = message.content, loop.time()
+                sent = message.content
 
     def _start(
         self, user_id: int, chat_id: str, reply: ChatMessage, history: Sequence[ChatMessage]
@@ -270,11 +270,10 @@ class ChatService:
         return self.generations.start(request, reply.id)
 
     def close_abandoned(self) -> int:
-        """Replies a dead process left ``streaming`` become ``stopped``. Live ones are saved at least every
-        half second once tokens flow, and the first token comes within ``LLM_TIMEOUT``, so a reply with
-        no save for ``LLM_TIMEOUT`` + 60 s has no writer anywhere, whatever the number of replicas."""
-        grace = dt.timedelta(seconds=self.settings.llm_timeout + 60)
-        return self.repository.close_abandoned(grace)
+        """Store as ``stopped`` the replies whose writer's lease has expired (a process that died):
+        every read shows them so already; this makes the rows say it too. Safe with any number of
+        replicas, whose live replies renew their leases."""
+        return self.repository.close_abandoned()
 
     async def aclose(self) -> None:
         await self.generations.shutdown()

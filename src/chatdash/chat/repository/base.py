@@ -13,7 +13,6 @@ through the data API, so each is written once.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -118,8 +117,13 @@ class ChatRepository(Protocol):
     ) -> Feedback: ...
     def chat_feedback(self, user_id: int, chat_id: str) -> dict[int, Feedback]: ...
 
-    def close_abandoned(self, older_than: dt.timedelta) -> int:
-        """Replies left ``streaming`` with no save for ``older_than`` become ``stopped``; how many."""
+    def renew_leases(self, replies: Sequence[tuple[int, str, int]]) -> None:
+        """The heartbeat of ``streaming`` replies this process writes, as (user, chat, message) ids: a
+        reply with no save or heartbeat for its lease reads as ``stopped`` and may be retried."""
+        ...
+
+    def close_abandoned(self) -> int:
+        """Store as ``stopped`` the replies whose lease has expired (what reads already show); how many."""
         ...
 
     def close(self) -> None:

@@ -183,7 +183,12 @@ class HttpRepository:
         rows = self._call(user_id, "GET", _path(chat_id, "feedback"))
         return {row["message_id"]: _feedback(user_id, row) for row in rows}
 
-    def close_abandoned(self, older_than: dt.timedelta) -> int:
+    def renew_leases(self, replies: Sequence[tuple[int, str, int]]) -> None:
+        """An empty ``PATCH`` moves a reply's ``updated_at``, its lease, in the data API's database."""
+        for user_id, chat_id, message_id in replies:
+            self.update_reply(user_id, chat_id, message_id, {})
+
+    def close_abandoned(self) -> int:
         """The data API does this for its database when it starts; the ui owns no rows."""
         return 0
 

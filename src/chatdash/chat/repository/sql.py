@@ -33,6 +33,10 @@ REPLY_FIELDS = frozenset(
     {"content", "status", "error", "prompt_tokens", "completion_tokens", "sources", "answer"}
 )
 """What the writer of a reply may change (``update_reply``)."""
+REPLY_LEASE = dt.timedelta(seconds=15)
+"""How long a ``streaming`` reply stays its writer's with no save or heartbeat (the default of
+``CHATDASH_CHAT_REPLY_LEASE_SECONDS``)."""
+INTERRUPTED = "interrupted: the server writing this reply stopped; retry it"
 
 
 def now() -> dt.datetime:
@@ -48,10 +52,18 @@ def title_from(text: str) -> str:
 
 
 class SqlRepository:
-    """The chats of the database behind ``engine`` (SQLite or PostgreSQL)."""
+    """The chats of the database behind ``engine`` (SQLite or PostgreSQL).
 
-    def __init__(self, engine: Engine) -> None:
+    A ``streaming`` reply is leased to its writer: every save and heartbeat (``renew_leases``) moves its
+    ``updated_at``, and one not moved for ``lease`` has lost its writer (a killed process, a lost final
+    save). Every read shows it ``stopped`` with ``INTERRUPTED`` and a retry may take it over; the row
+    itself changes only when a writer saves again or ``close_abandoned`` runs, so nothing is lost if the
+    writer was only slow.
+    """
+
+    def __init__(self, engine: Engine, *, lease: dt.timedelta = REPLY_LEASE) -> None:
         self.engine = engine
+        self.lease = lease
         self._sessions = session_factory(engine)
 
     def create_chat(self, user_id: int, title: str | None) -> Chat:
@@ -123,7 +135,7 @@ class SqlRepository:
     def reset_reply(self, user_id: int, chat_id: str, message_id: int) -> Turn:
         with self._sessions.begin() as session:
             message = _reply(session, user_id, chat_id, message_id, "only a reply can be retried")
-            if message.status == "streaming":
+            if message.status == "streaming" and not self._expired(message):
                 raise Conflict("this reply is still being written; stop it before retrying")
             history = _history(session, message.chat_id, message.position)
             if not history or history[-1].role != "user":
@@ -152,11 +164,25 @@ class SqlRepository:
             )
             if limit is not None:
                 query = query.limit(limit)
-            return list(session.scalars(query)), count or 0
+            rows = list(session.scalars(query))
+        return [self._as_read(row) for row in rows], count or 0
 
     def get_message(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
         with self._sessions() as session:
-            return _message(session, user_id, chat_id, message_id)
+            message = _message(session, user_id, chat_id, message_id)
+        return self._as_read(message)
+
+    def renew_leases(self, replies: Sequence[tuple[int, str, int]]) -> None:
+        """The heartbeat of the replies this process writes, as (user, chat, message) ids: one UPDATE."""
+        if not replies:
+            return
+        ids = [message_id for _, _, message_id in replies]
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(ChatMessage)
+                .where(ChatMessage.id.in_(ids), ChatMessage.status == "streaming")
+                .values(updated_at=now())
+            )
 
     def save_reply(
         self,
@@ -232,17 +258,27 @@ class SqlRepository:
             )
             return {row.message_id: row for row in rows}
 
-    def close_abandoned(self, older_than: dt.timedelta) -> int:
-        """Keeps the partial text, so a reply a dead process left can be retried instead of looking
-        busy forever."""
-        cutoff = now() - older_than
+    def close_abandoned(self) -> int:
+        """Stores what every read already shows of replies whose lease has expired: ``stopped``, with
+        their partial text."""
+        cutoff = now() - self.lease
         with self._sessions.begin() as session:
             result = session.execute(
                 update(ChatMessage)
                 .where(ChatMessage.status == "streaming", ChatMessage.updated_at < cutoff)
-                .values(status="stopped", error="interrupted: the server stopped while writing this reply")
+                .values(status="stopped", error=INTERRUPTED)
             )
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def _expired(self, message: ChatMessage) -> bool:
+        return message.status == "streaming" and message.updated_at < now() - self.lease
+
+    def _as_read(self, message: ChatMessage) -> ChatMessage:
+        """A reply whose writer's lease has expired reads as ``stopped`` (on a detached row: the stored
+        one is left for a writer that was only slow)."""
+        if self._expired(message):
+            message.status, message.error = "stopped", INTERRUPTED
+        return message
 
     def close(self) -> None:
         """The engine belongs to the caller."""
