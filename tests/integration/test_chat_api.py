@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import math
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 
 from chatdash.errors import ModelBusy, ModelUnavailable
 from chatdash.llm.providers.scripted import ScriptedProvider
+from chatdash.llm.worker import DEFAULT_PRIOR_S
 from tests.conftest import Database
-from tests.integration.chat_helpers import api, sse_events
+from tests.integration.chat_helpers import Api, api, sse_events
 
 ASK = {"messages": [{"role": "user", "content": "Hello?"}]}
 
@@ -198,6 +205,67 @@ def test_a_busy_model_is_503_with_retry_after(database: Database) -> None:
         a.provider.add(ModelBusy("still busy", retry_after=2))
         streamed = a.client.post("/api/chat", json={**ASK, "stream": True}, headers=headers)
         assert streamed.status_code == 503 and streamed.headers["Retry-After"] == "2"
+
+
+def held_replies(gate: threading.Event, count: int) -> list[Callable[[object], str]]:
+    """Replies that keep the model busy (on its worker thread) until ``gate`` opens."""
+
+    def held(_messages: object) -> str:
+        gate.wait(30)
+        return "Held."
+
+    return [held] * count
+
+
+def fill_the_queue(a: Api, headers: dict[str, str], gate: threading.Event) -> list[httpx.Response]:
+    """One reply running and one waiting (the queue holds one), then a plain and a streamed request
+    refused; the held replies finish once ``gate`` opens."""
+    with ThreadPoolExecutor(2) as pool:
+        try:
+            running = pool.submit(a.client.post, "/api/chat", json=ASK, headers=headers)
+            while a.provider.stats().running == 0:
+                time.sleep(0.005)
+            waiting = pool.submit(a.client.post, "/api/chat", json=ASK, headers=headers)
+            while a.provider.stats().queued == 0:
+                time.sleep(0.005)
+            refused = [
+                a.client.post("/api/chat", json=ASK, headers=headers),
+                a.client.post("/api/chat", json={**ASK, "stream": True}, headers=headers),
+            ]
+        finally:
+            gate.set()
+        assert running.result().status_code == 200 and waiting.result().status_code == 200
+    for answer in refused:
+        assert answer.status_code == 503 and "busy" in answer.json()["detail"], answer.text
+    return refused
+
+
+def test_a_full_model_queue_says_to_come_back_when_the_work_ahead_is_done(database: Database) -> None:
+    """The model's real bounded queue (``ModelWorker``) filled through the API: Retry-After is the
+    requests ahead times the duration of one (measured, or the prior before any request finished),
+    not the 1 s a burst on a fresh server used to be told."""
+    gate = threading.Event()
+    fresh = ScriptedProvider(held_replies(gate, 2), queue_size=1)
+    with api(database, provider=fresh) as a:
+        _, headers = a.user_key("alice")
+        for answer in fill_the_queue(a, headers, gate):
+            assert int(answer.headers["Retry-After"]) == 2 * DEFAULT_PRIOR_S  # 1 running, 1 waiting
+    asyncio.run(fresh.aclose())
+
+    def measured(_messages: object) -> str:
+        time.sleep(1.2)
+        return "Measured."
+
+    gate = threading.Event()
+    warm = ScriptedProvider([measured, *held_replies(gate, 2)], queue_size=1)
+    with api(database, provider=warm) as a:
+        _, headers = a.user_key("bob")
+        assert a.client.post("/api/chat", json=ASK, headers=headers).status_code == 200
+        service_s = warm.stats().mean_service_s
+        assert service_s >= 1.2
+        for answer in fill_the_queue(a, headers, gate):
+            assert int(answer.headers["Retry-After"]) == math.ceil(2 * service_s) >= 3
+    asyncio.run(warm.aclose())
 
 
 def test_chat_resources_crud_pagination_and_feedback(database: Database) -> None:

@@ -1,7 +1,10 @@
-"""The bounded queue in front of a model: one job at a time, a full queue refused at once."""
+"""The bounded queue in front of a model: one job at a time, a full queue refused at once with an honest
+Retry-After (the work ahead times the measured time of one request, or the requests' priors before any
+was measured)."""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -9,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from chatdash.errors import ModelBusy
-from chatdash.llm.worker import Job, ModelWorker
+from chatdash.llm.worker import RETRY_AFTER_RANGE, Job, ModelWorker
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -78,11 +81,121 @@ def test_a_cancelled_job_is_skipped_and_failures_are_reported(worker: ModelWorke
     assert worker.stats().served == 2  # the skipped job does not count as served
 
 
-def test_retry_after_grows_with_the_queue(worker: ModelWorker) -> None:
-    gate, done = threading.Event(), []
-    worker._mean_service = 3.0  # as if each request took 3 s
-    worker.submit(blocking_job(gate, done, "a"))
+def whole_job(seconds: float) -> Job:
+    """A request that takes ``seconds`` and runs to its end (``complete``), as a real reply does."""
+
+    def work(job: Job) -> None:
+        time.sleep(seconds)
+        job.complete("done")
+
+    return Job(work, lambda item: None)
+
+
+def run_whole(worker: ModelWorker, seconds: float) -> None:
+    served = worker.stats().served
+    worker.submit(whole_job(seconds))
+    while worker.stats().served == served:
+        time.sleep(0.001)
+
+
+def fill(worker: ModelWorker, gate: threading.Event, expected_s: float | None = None) -> ModelBusy:
+    """One running and ``queue_size`` waiting jobs held at ``gate``; the refusal of one more."""
+
+    def held(job: Job) -> None:
+        gate.wait(10)
+        job.complete("done")
+
+    worker.submit(Job(held, lambda item: None, expected_s=expected_s))
     wait_until_running(worker)
-    worker.submit(blocking_job(gate, done, "b"))
-    assert worker.stats().retry_after_s == 6.0  # one running + one waiting, 3 s each
-    gate.set()
+    for _ in range(worker.queue_size):
+        worker.submit(Job(held, lambda item: None, expected_s=expected_s))
+    with pytest.raises(ModelBusy) as caught:
+        worker.submit(Job(held, lambda item: None, expected_s=expected_s))
+    return caught.value
+
+
+def test_before_any_request_finished_the_estimate_is_the_priors_of_the_work_ahead() -> None:
+    # The cause of `Retry-After: 1` under a burst: no request had finished, the mean service time was 0.
+    worker = ModelWorker("test", queue_size=2, prior_s=7.0)
+    gate = threading.Event()
+    try:
+        busy = fill(worker, gate, expected_s=20.0)
+        assert busy.retry_after == 60.0  # one running and two waiting, each 20 s by its own prior
+        assert "retry in about 60 s" in str(busy)
+        assert worker.stats().retry_after_s == 60.0
+    finally:
+        gate.set()
+        worker.close()
+    unknown = ModelWorker("test", queue_size=1, prior_s=7.0)
+    gate = threading.Event()
+    try:
+        assert fill(unknown, gate).retry_after == 14.0  # jobs without an estimate: the worker's prior
+    finally:
+        gate.set()
+        unknown.close()
+
+
+def test_retry_after_is_the_depth_ahead_times_the_measured_service_time(worker: ModelWorker) -> None:
+    run_whole(worker, 0.6)
+    run_whole(worker, 0.9)
+    mean = worker.stats().mean_service_s
+    assert 0.6 <= mean < 0.9  # a moving average that favours the newest: 0.6 + 0.2 * (0.9 - 0.6)
+    gate = threading.Event()
+    try:
+        busy = fill(worker, gate, expected_s=100.0)  # measured now: the priors no longer count
+        assert busy.retry_after == math.ceil(3 * mean) >= 2  # one running and two waiting
+    finally:
+        gate.set()
+
+
+def test_only_whole_requests_measure_the_model() -> None:
+    """A request that failed at once or was left after its first token is no sample of the model's
+    speed: counting them dragged the estimate to 0 and the header to 1."""
+    worker = ModelWorker("test", queue_size=1, prior_s=5.0)
+    try:
+        failed = threading.Event()
+
+        def fail(job: Job) -> None:
+            raise RuntimeError("bad grammar")
+
+        worker.submit(Job(fail, lambda item: failed.set()))
+        assert failed.wait(10)
+        left, started = threading.Event(), threading.Event()
+
+        def abandoned(job: Job) -> None:
+            started.set()
+            left.wait(10)  # the caller leaves after the first token
+
+        job = worker.submit(Job(abandoned, lambda item: None))
+        assert started.wait(10)
+        job.cancel()
+        left.set()
+        while worker.stats().served < 2:
+            time.sleep(0.001)
+        stats = worker.stats()
+        assert (stats.served, stats.mean_service_s) == (2, 0.0)
+        gate = threading.Event()
+        try:
+            assert fill(worker, gate).retry_after == 10.0  # still the prior: 2 x 5 s
+        finally:
+            gate.set()
+    finally:
+        worker.close()
+
+
+def test_retry_after_is_clamped() -> None:
+    worker = ModelWorker("test", queue_size=1)
+    gate = threading.Event()
+    try:
+        assert fill(worker, gate, expected_s=3600.0).retry_after == RETRY_AFTER_RANGE[1]
+    finally:
+        gate.set()
+        worker.close()
+    quick = ModelWorker("test", queue_size=1)
+    gate = threading.Event()
+    try:
+        run_whole(quick, 0.0)
+        assert fill(quick, gate).retry_after == RETRY_AFTER_RANGE[0] == 1.0
+    finally:
+        gate.set()
+        quick.close()

@@ -1,26 +1,38 @@
-"""Accounts: argon2 password hashes, the first user is admin, and the name-only ``open`` mode.
+"""Accounts: argon2 password hashes, the first user is admin, the name-only ``open`` mode, deletion.
 
 Passwords are hashed with argon2id (argon2-cffi's defaults); a hash made with older parameters is
 upgraded on the next successful sign-in. Wrong username and wrong password give the same error, so the
 sign-in form does not reveal which accounts exist.
+
+A session holds the user id and the account's ``session_version``. A new account starts at a random
+version: SQLite hands a deleted account's id to the next one created, and a cookie of the deleted
+account must not sign anyone into the new one.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from chatdash.db.engine import session_factory
-from chatdash.db.models import User
-from chatdash.errors import AuthError, Conflict, InvalidInput
+from chatdash.db.engine import session_factory, translate_errors
+from chatdash.db.models import ApiKey, Chat, ChatMessage, Feedback, User
+from chatdash.errors import AuthError, Conflict, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from chatdash.memory import VectorStore
 
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[\w.@+-]{1,64}$")
 MIN_PASSWORD = 8
+_FIRST_VERSIONS = 2**30
+"""New accounts draw their first session version below this (headroom for sign-outs in a 32-bit column)."""
 
 
 def check_username(username: str) -> str:
@@ -42,6 +54,7 @@ def create_user(engine: Engine, username: str, password: str | None) -> User:
             username=username,
             password_hash=_hasher.hash(password) if password is not None else None,
             is_admin=first,
+            session_version=secrets.randbelow(_FIRST_VERSIONS),
         )
         session.add(user)
         try:
@@ -115,3 +128,64 @@ def ensure_user(engine: Engine, username: str) -> int:
         user = get_user_by_name(engine, username)
         assert user is not None
         return user.id
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedUser:
+    """What deleting an account removed (rows, and points of the vector memory)."""
+
+    username: str
+    chats: int
+    messages: int
+    feedback: int
+    keys: int
+    memory_points: int
+
+    def summary(self) -> str:
+        counts = [
+            (self.chats, "chat"),
+            (self.messages, "message"),
+            (self.feedback, "feedback rating"),
+            (self.keys, "API key"),
+            (self.memory_points, "memory point"),
+        ]
+        return ", ".join(f"{n} {noun}{'' if n == 1 else 's'}" for n, noun in counts)
+
+
+def delete_user(engine: Engine, username: str, memory: VectorStore | None) -> DeletedUser:
+    """Delete the account and everything of it: chats, messages, feedback (given by the user, and on
+    their replies), API keys, the account itself (so every session ends) and, with ``memory``, every
+    point the user owns in the vector memory (chat memory and their own documents).
+
+    The rows go in one transaction, all or nothing. The memory is cleared first: a store that cannot be
+    opened or reached fails before any row is touched, and a failure after it leaves the account to
+    delete again. It is swept once more after the rows, for a message a reply still running in a
+    server stored in between. ``NotFound`` for an unknown username.
+    """
+    user = get_user_by_name(engine, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}; `chatdash keys list` shows who has keys")
+    owner = str(user.id)
+    points = memory.forget_user(owner) if memory is not None else 0
+    chats = select(Chat.id).where(Chat.user_id == user.id)
+    messages = select(ChatMessage.id).where(ChatMessage.chat_id.in_(chats))
+    # Each table explicitly, children first, rather than through ON DELETE CASCADE: the counts are
+    # reported, and nothing depends on a connection having SQLite's foreign_keys pragma on.
+    statements = {
+        "feedback": delete(Feedback).where(
+            or_(Feedback.user_id == user.id, Feedback.message_id.in_(messages))
+        ),
+        "messages": delete(ChatMessage).where(ChatMessage.chat_id.in_(chats)),
+        "chats": delete(Chat).where(Chat.user_id == user.id),
+        "keys": delete(ApiKey).where(ApiKey.user_id == user.id),
+        "user": delete(User).where(User.id == user.id),
+    }
+    with translate_errors(engine), engine.begin() as connection:
+        removed = {name: connection.execute(statement).rowcount for name, statement in statements.items()}
+        if removed["user"] != 1:
+            raise NotFound(f"no user {username!r} any more: it was deleted meanwhile")
+    if memory is not None:
+        points += memory.forget_user(owner)
+    return DeletedUser(
+        user.username, removed["chats"], removed["messages"], removed["feedback"], removed["keys"], points
+    )

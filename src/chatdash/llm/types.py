@@ -119,6 +119,7 @@ class Capabilities:
 class ProviderStats:
     """Load on a provider: how many requests wait, how long they waited, how long one takes.
 
+    ``mean_service_s`` is a moving average over whole requests (0 until one has finished);
     ``retry_after_s`` is the estimate a busy error would carry right now (for ``Retry-After``).
     """
 

@@ -257,10 +257,17 @@ class VectorStore:
         selector = models.FilterSelector(filter=scope)
         self._call(self.client.delete, name, points_selector=selector, wait=True)
 
-    def forget_user(self, owner: str) -> None:
-        """Delete everything ``owner`` has stored: chat memory and their own documents."""
+    def forget_user(self, owner: str) -> int:
+        """Delete everything ``owner`` has stored: chat memory and their own documents (never the shared
+        ones); how many points that was."""
+        (owner,) = _owners(owner)
+        if owner == EVERYONE:
+            raise ValueError("the shared documents belong to no user: remove them by source")
+        removed = 0
         for kind in COLLECTIONS:
+            removed += self.count(kind, owner)
             self.delete(kind, owner)
+        return removed
 
     def _call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a client call under the lock, turning transport failures into ``MemoryStoreError``."""
