@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.e2e.processes import running, wait_healthy
 from tests.e2e.test_dashboard_browser import ARTIFACTS, CHATDASH, CHROMIUM, CHROMIUM_ARGS, free_port
@@ -192,6 +194,34 @@ def test_stop_stops_a_long_reply(long_server: str, browser: Browser) -> None:
     expect(stopped).to_have_count(1)
     assert stopped.locator(".body").inner_text().strip() == text
     shot(page, "6-stopped")
+
+
+def test_stop_at_random_moments_always_stops(long_server: str, browser: Browser) -> None:
+    """Stop clicked at a random moment of a streaming reply ends it ``stopped`` with its text, every time
+    (it used to be lost now and then: the reply ran on to ``complete``)."""
+    page = browser.new_context().new_page()
+    sign_up(page, long_server, "erin")
+    page.click("text=New chat")
+    pick, stops = random.Random(11), 0
+    for _ in range(12):
+        before = page.locator("li.assistant").count()
+        page.fill("#ask textarea", "Write a very long essay about lamps, at least 1000 words.")
+        page.click("#ask button")
+        if page.wait_for_function(STARTED_OR_ENDED, arg=before, timeout=60_000).json_value() != "streaming":
+            expect(page.locator("#send")).to_be_enabled()
+            continue  # ended before it could be stopped
+        time.sleep(pick.uniform(0, 1.2))
+        reply = page.locator("li.assistant").nth(before)
+        try:
+            reply.locator("button:text-is('Stop')").click(timeout=500)
+        except PlaywrightError:
+            continue  # the reply ended first: the button went with it
+        expect(reply).to_have_attribute("data-status", "stopped", timeout=5_000)
+        assert reply.locator(".body").inner_text().strip()
+        expect(page.locator("#send")).to_be_enabled()
+        stops += 1
+    assert stops >= 6, f"only {stops} replies lasted long enough to be stopped"
+    shot(page, "6b-stopped-at-random-moments")
 
 
 def test_sign_in_page_needs_no_javascript(server: str, browser: Browser) -> None:

@@ -1,5 +1,6 @@
 """Servers of the fault tests' own, to stop and start at will: a throwaway PostgreSQL cluster, a
-``redis-server``, the slow stand-in model and ``chatdash serve``. Never the machine's shared PostgreSQL
+``redis-server``, the slow stand-in model and ``chatdash serve``; and ``Stream``, a streamed
+``POST /api/chat`` read on a thread. Never the machine's shared PostgreSQL
 and Redis, which the rest of the suite and CI use.
 
 PostgreSQL comes from the machine's own binaries (``initdb``, ``pg_ctl``, Debian package
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import shutil
 import signal
@@ -18,12 +20,16 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,3 +205,57 @@ def chatdash_serve(env: dict[str, str], log: Path) -> Process:
     port = free_port()
     chatdash = str(Path(sys.executable).with_name("chatdash"))
     return Process([chatdash, "serve", "--port", str(port)], env, log, port, "/healthz")
+
+
+@dataclass
+class Stream:
+    """A streamed ``POST /api/chat`` read on a thread: its events as they come."""
+
+    client: httpx.Client
+    text: str
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    failure: BaseException | None = None
+    thread: threading.Thread | None = None
+
+    def start(self) -> Stream:
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+        return self
+
+    def _read(self) -> None:
+        body = {"messages": [{"role": "user", "content": self.text}], "stream": True}
+        try:
+            with self.client.stream("POST", "/api/chat", json=body, timeout=300) as answer:
+                event = ""
+                for line in answer.iter_lines():
+                    if line.startswith("event:"):
+                        event = line.split(":", 1)[1].strip()
+                    elif line.startswith("data:") and event:
+                        self.events.append((event, json.loads(line.split(":", 1)[1])))
+        except BaseException as exc:  # the test asserts on it
+            self.failure = exc
+
+    def ids(self, seconds: float = 30) -> tuple[str, int]:
+        start = until(lambda: next((data for name, data in self.events if name == "start"), None), seconds)
+        return start["conversation_id"], start["message_id"]
+
+    def text_streamed(self) -> str:
+        return "".join(data["content"] for name, data in self.events if name == "delta")
+
+    def deltas(self) -> int:
+        return sum(1 for name, _ in self.events if name == "delta")
+
+    def join(self, seconds: float) -> None:
+        assert self.thread is not None
+        self.thread.join(seconds)
+        assert not self.thread.is_alive(), f"the stream did not end within {seconds} s: {self.events[-3:]}"
+
+
+def until(probe: Any, seconds: float, pause: float = 0.05) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(pause)
+    raise AssertionError(f"not within {seconds} s")

@@ -5,21 +5,19 @@ app recovers without a restart. Each test prints its row of the fault table (run
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.faults.servers import Process, chatdash_serve, postgres, redis, slow_model
+from tests.faults.servers import Process, Stream, chatdash_serve, postgres, redis, slow_model, until
 
 LEASE = 3.0
 WORDS = 40
@@ -55,60 +53,9 @@ def row(fault: str, clients: str, stored: str, recovery: str) -> None:
     print(f"\n| {fault} | {clients} | {stored} | {recovery} |")
 
 
-@dataclass
-class Stream:
-    """A streamed ``POST /api/chat`` read on a thread: its events as they come."""
-
-    client: httpx.Client
-    text: str
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    failure: BaseException | None = None
-    thread: threading.Thread | None = None
-
-    def start(self) -> Stream:
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-        return self
-
-    def _read(self) -> None:
-        body = {"messages": [{"role": "user", "content": self.text}], "stream": True}
-        try:
-            with self.client.stream("POST", "/api/chat", json=body, timeout=300) as answer:
-                event = ""
-                for line in answer.iter_lines():
-                    if line.startswith("event:"):
-                        event = line.split(":", 1)[1].strip()
-                    elif line.startswith("data:") and event:
-                        self.events.append((event, json.loads(line.split(":", 1)[1])))
-        except BaseException as exc:  # the test asserts on it
-            self.failure = exc
-
-    def ids(self, seconds: float = 30) -> tuple[str, int]:
-        start = until(lambda: next((data for name, data in self.events if name == "start"), None), seconds)
-        return start["conversation_id"], start["message_id"]
-
-    def deltas(self) -> int:
-        return sum(1 for name, _ in self.events if name == "delta")
-
-    def join(self, seconds: float) -> None:
-        assert self.thread is not None
-        self.thread.join(seconds)
-        assert not self.thread.is_alive(), f"the stream did not end within {seconds} s: {self.events[-3:]}"
-
-
 def _words(text: str) -> str:
     """``text`` when it has ten words or more (a truthy probe for ``until``), else empty."""
     return text if len(text.split()) >= 10 else ""
-
-
-def until(probe: Any, seconds: float, pause: float = 0.05) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(pause)
-    raise AssertionError(f"not within {seconds} s")
 
 
 def message(client: httpx.Client, chat_id: str, message_id: int) -> dict[str, Any]:

@@ -509,3 +509,39 @@ def test_a_reply_written_by_another_process_is_followed_in_the_store(
     deltas = run(read())
     writer.join()
     assert "".join(deltas) == "Hello there." and len(deltas) >= 2, deltas
+
+
+class ThreadedResponder:
+    """A reply whose every word waits on a worker thread first, as the pipeline's steps and the partial
+    saves do: the moments where a cancel used to be swallowed."""
+
+    async def reply(self, request: Any) -> Any:
+        import time
+
+        import anyio.to_thread
+
+        for i in range(40):
+            await anyio.to_thread.run_sync(time.sleep, 0.02)
+            yield f"w{i} "
+
+    def forget_chat(self, user_id: int, chat_id: str) -> None:
+        """Nothing is kept."""
+
+
+def test_stop_stops_whenever_it_lands(database: Database) -> None:
+    import random
+
+    chat = ChatService(database.engine, load_settings(), ThreadedResponder())  # type: ignore[arg-type]
+    user = chat.sign_up("alice", "correct horse")
+    pick = random.Random(7)
+
+    async def stop_at(delay: float) -> tuple[str, int]:
+        reply, gen = await chat.send(user.id, None, "go on")
+        await asyncio.sleep(delay)
+        await asyncio.wait_for(chat.stop(user.id, reply.chat_id, reply.id), 5)
+        stored = chat.message(user.id, reply.chat_id, reply.id)
+        assert stored.content == gen.text  # the text kept is the text streamed
+        return stored.status, len(stored.content.split())
+
+    outcomes = [run(stop_at(pick.uniform(0, 0.6))) for _ in range(25)]
+    assert all(status == "stopped" and words < 40 for status, words in outcomes), outcomes

@@ -199,3 +199,37 @@ def test_retry_after_is_clamped() -> None:
     finally:
         gate.set()
         quick.close()
+
+
+def test_a_cancel_that_lands_as_an_item_arrives_is_not_lost(worker: ModelWorker) -> None:
+    """A stop must stop: ``asyncio.wait_for`` on Python 3.11 returned the arriving item and dropped the
+    cancel, so a reply stopped mid-stream sometimes ran to its end."""
+    import asyncio
+    import random
+
+    from chatdash.llm.worker import run_job
+
+    def chatter(job: Job) -> None:
+        while not job.cancelled:
+            job.emit("token")
+            time.sleep(0.0002)
+
+    async def consume() -> None:
+        async for _ in run_job(worker, chatter, timeout=5):
+            pass
+
+    async def stops() -> list[bool]:
+        pick, taken = random.Random(3), []
+        for _ in range(200):
+            task = asyncio.create_task(consume())
+            await asyncio.sleep(pick.uniform(0, 0.003))
+            task.cancel()
+            await asyncio.wait({task}, timeout=2)
+            taken.append(task.cancelled())
+            if not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=2)
+        return taken
+
+    taken = asyncio.run(stops())
+    assert all(taken), f"{taken.count(False)} of {len(taken)} cancels were lost"

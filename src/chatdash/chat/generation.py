@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 PERSIST_EVERY = 0.5
 """Seconds between saves of a streaming reply's partial text."""
+CANCEL_EVERY = 0.05
+"""Seconds between a stop's cancels of a reply until one is taken (see ``Generations.stop``)."""
 FINAL_SAVE_RETRY_SECONDS = 120.0
 """How long a reply's final save is retried while its database (or the data API) is unavailable; after
 that the reply's lease runs out and it reads as ``stopped`` with the text last saved."""
@@ -55,6 +57,8 @@ class Generation:
     done: ReplyDone | None = None
     task: asyncio.Task[None] | None = None
     stopping: bool = False
+    ending: bool = False
+    """The reply's task is saving how it ended (a stop's cancel taken, or an error)."""
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -90,7 +94,8 @@ class Generation:
             if left <= 0:
                 return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), left)
+                async with asyncio.timeout(left):  # not wait_for, which may drop a cancel on 3.11
+                    await self._changed.wait()
 
     async def wait(self) -> None:
         """Until the reply has ended (completed, stopped or failed)."""
@@ -138,15 +143,19 @@ class Generations:
     async def stop(self, message_id: int) -> bool:
         """Cancel a running reply and wait until its partial text is saved; False if none runs here.
 
-        The reply is cancelled once: a second stop (a double click, a delete, shutdown) or a stopper that
-        is itself cancelled (its client left) must not cut the reply's final save short, so stoppers
-        wait with ``asyncio.wait``, which never passes their own cancellation on to the reply."""
+        A cancel can be lost: one that lands while the reply awaits a worker thread (a partial save, a
+        pipeline step) is swallowed by anyio's shielded scope, and the reply then runs to its end. So
+        the reply is cancelled again every ``CANCEL_EVERY`` seconds until it is ending (``gen.ending``);
+        after that, further cancels (a double click, a delete, shutdown, a stopper
+        whose client left) would only cut its final save short, so stoppers just wait, with
+        ``asyncio.wait``, which never passes their own cancellation on to the reply."""
         gen = self._running.get(message_id)
         if gen is None or gen.task is None or gen.finished:
             return False
-        if not gen.stopping:
-            gen.stopping = True
+        gen.stopping = True
+        while not gen.ending and not gen.task.done():
             gen.task.cancel()
+            await asyncio.wait({gen.task}, timeout=CANCEL_EVERY)
         await asyncio.wait({gen.task})
         return True
 
@@ -269,7 +278,8 @@ class _Saves:
 
 async def _end(gen: Generation, saves: _Saves, status: str, error: str | None = None) -> None:
     """Save how the reply ended, in a worker thread (after a partial save still running there) and
-    shielded, so a second cancel (shutdown) cannot lose the save; then it has ended, whatever happens."""
+    shielded: a later cancel (shutdown) neither loses the save nor ends the reply before it has landed;
+    then it has ended, whatever happens."""
 
     def save() -> str:
         try:
@@ -278,8 +288,17 @@ async def _end(gen: Generation, saves: _Saves, status: str, error: str | None = 
             log.warning("reply %s ended %s but could not be saved: %s", gen.message_id, status, exc)
             return status
 
+    gen.ending = True
+    saving = asyncio.ensure_future(anyio.to_thread.run_sync(save))
     ended = status
     try:
-        ended = await asyncio.shield(asyncio.ensure_future(anyio.to_thread.run_sync(save)))
+        while True:
+            try:
+                ended = await asyncio.shield(saving)
+                break
+            except asyncio.CancelledError:
+                if saving.done():
+                    break
+                # a later cancel (a second stop, shutdown): the save goes on, and so does the wait
     finally:
         gen.status = ended

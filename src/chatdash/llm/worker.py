@@ -208,7 +208,10 @@ async def run_job(
     worker.submit(job)
     try:
         while True:
-            item = await asyncio.wait_for(inbox.get(), timeout)
+            # Not ``asyncio.wait_for``: on Python 3.11 it drops a cancel that lands as the item
+            # arrives, and a stopped reply then runs to its end.
+            async with asyncio.timeout(timeout):
+                item = await inbox.get()
             if isinstance(item, BaseException):
                 raise item
             yield item
