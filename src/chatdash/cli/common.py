@@ -16,7 +16,7 @@ from chatdash.db.engine import get_engine
 from chatdash.errors import ChatdashError
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line, piped or not
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -107,11 +107,10 @@ def load_command(
     ),
 ) -> None:
     """Bulk-load a CSV/Parquet file into sales_data (all of it or, on any bad row, nothing)."""
+    frames = read_file(file)  # checks the file's header and row lengths before the database is touched
     db = engine()
     upgrade(db)
-    summary = load_with_progress(
-        db, read_file(file), replace=replace, total=None, label=f"loading {file.name}"
-    )
+    summary = load_with_progress(db, frames, replace=replace, total=None, label=f"loading {file.name}")
     console.print(summary_line(summary, db))
 
 

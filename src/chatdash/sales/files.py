@@ -3,6 +3,10 @@
 Reads go chunk by chunk (10 million rows never sit in memory at once). Every value is checked;
 the first bad one raises ``BadRowError`` with the file's line number (CSV: the header is line 1)
 or row number (Parquet) and what is wrong, before anything reaches the database.
+
+A CSV file is first streamed once in 1 MiB pieces to bound its rows (``MAX_LINE_BYTES``): polars
+holds a whole field or line in memory before it can refuse it, so a 1 GB line (a sparse file, a
+quote that never closes) would cost gigabytes. The same pass sizes polars' batches to the longest row.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import polars as pl
 
@@ -17,14 +22,31 @@ from chatdash.errors import BadRowError, DataError
 from chatdash.sales.frame import FILE_COLUMNS, FRAME_SCHEMA, to_file_frame
 
 READ_CHUNK_ROWS = 500_000
+READ_CHUNK_BYTES = 64 * 1024 * 1024
+"""At most this much CSV text per batch: files of long rows are read in batches of fewer rows."""
 _MONEY = r"^-?\d{1,8}(\.\d{1,2})?$"
-_INTEGER = r"^[+-]?\d{1,10}$"
+_MONEY_TOO_WIDE = r"^-?0*[1-9]\d{8,}(\.\d*)?$"
+"""More than 8 digits before the point: past numeric(10,2), whatever the decimals."""
+_MONEY_RANGE = "-99999999.99..99999999.99"
+_INTEGER = r"^[+-]?\d+$"
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
+_DATE_RANGE = "0001-01-01..9999-12-31"
+"""Year 0 parses, but neither PostgreSQL nor Python has it."""
 _MAX_TEXT = {"customer_name": 255, "product_names": 255, "categories": 100}
 _INT32 = (-(2**31), 2**31 - 1)
 """The published schema's ``integer`` columns are 32-bit in PostgreSQL: larger values are refused here,
 on both databases alike, rather than by COPY half-way through a load."""
 MAX_HEADER_BYTES = 64 * 1024
+MAX_LINE_BYTES = 8 * 1024
+"""The longest data row a CSV file may have, in bytes. The widest row the published schema allows
+is about 2.5 KB (customer_name, product_names and categories at 255, 255 and 100 characters of up
+to 4 UTF-8 bytes each, quoted, plus eight numbers and a date); a longer one is not sales data, and
+refusing it early keeps a hostile file from being read whole."""
+WIDEST_ROW = "about 2.5 KB"
+"""What the widest row of the published schema takes, as said in the message."""
+SCAN_CHUNK_BYTES = 1024 * 1024
+_SHOWN_VALUE = 40
+"""Characters of a refused value quoted in the message: enough to find it, one line still."""
 
 
 def file_format(path: Path) -> str:
@@ -73,14 +95,17 @@ def to_parquet_frame(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def read_file(path: Path, chunk_rows: int = READ_CHUNK_ROWS) -> Iterator[pl.DataFrame]:
-    """Yield validated frames (``FRAME_SCHEMA``) from a CSV or Parquet file."""
+    """Validated frames (``FRAME_SCHEMA``) from a CSV or Parquet file, read as they are iterated.
+
+    The file's shape is checked by the call itself, before a database is touched: its header (or
+    Parquet schema) and, for CSV, the length of every row, in one streaming pass.
+    """
     kind = file_format(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     if kind == "csv":
-        yield from _read_csv(path, chunk_rows)
-    else:
-        yield from _read_parquet(path, chunk_rows)
+        return _read_csv(path, chunk_rows)
+    return _read_parquet(path, chunk_rows)
 
 
 def _check_columns(path: Path, columns: list[str]) -> None:
@@ -100,6 +125,8 @@ def _read_csv(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
         first = raw.readline(MAX_HEADER_BYTES + 1)
     if len(first) > MAX_HEADER_BYTES:
         raise BadRowError(str(path), 1, f"the header line is longer than {MAX_HEADER_BYTES} bytes")
+    if b"\x00" in first:
+        raise BadRowError(str(path), 1, "the header line holds NUL bytes (not a CSV text file)")
     try:
         header = next(csv.reader([first.decode("utf-8")]), None)
     except UnicodeDecodeError as exc:
@@ -107,6 +134,11 @@ def _read_csv(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
     if header is None:
         raise BadRowError(str(path), 1, "the file is empty (expected a header line)")
     _check_columns(path, [h.strip() for h in header])
+    longest = longest_row(path, offset=len(first))
+    return _csv_batches(path, header, max(1, min(chunk_rows, READ_CHUNK_BYTES // max(longest, 1))))
+
+
+def _csv_batches(path: Path, header: list[str], chunk_rows: int) -> Iterator[pl.DataFrame]:
     lazy = pl.scan_csv(path, schema={name.strip(): pl.String for name in header}, has_header=True)
     first_row = 0
     try:
@@ -117,6 +149,62 @@ def _read_csv(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
         # Polars does not say where a malformed line is: find it with the csv module.
         line, reason = _locate_csv_problem(path, len(header))
         raise BadRowError(str(path), line, reason or str(exc).splitlines()[0]) from None
+
+
+def longest_row(path: Path, *, offset: int, limit: int = MAX_LINE_BYTES) -> int:
+    """The length in bytes of the longest CSV row from ``offset`` (the start of line 2) on.
+
+    Streams ``SCAN_CHUNK_BYTES`` at a time and raises ``BadRowError`` (with the line the row
+    starts on) as soon as a row passes ``limit`` bytes, so memory stays at one chunk whatever the
+    file holds. A row ends at a newline outside double quotes, as polars splits rows: a quoted field
+    that never closes makes one long row and is refused the same way.
+    """
+    longest = row = 0  # bytes of the current row so far (newlines inside quotes included)
+    line = 2  # where the current row starts
+    newlines = 1  # before the current chunk: the header's
+    quoted = False
+    with path.open("rb") as raw:
+        raw.seek(offset)
+        while chunk := raw.read(SCAN_CHUNK_BYTES):
+            pieces = chunk.split(b"\n")
+            if not quoted and b'"' not in chunk:
+                # Fast path, no quotes: each piece but the last ends a row.
+                if len(pieces) > 1:
+                    head = row + len(pieces[0])
+                    widest = max(head, max(map(len, pieces[1:-1]), default=0))
+                    if head > limit:
+                        _too_long(path, line, limit, quoted=False)
+                    if widest > limit:
+                        at = next(i for i in range(1, len(pieces)) if len(pieces[i]) > limit)
+                        _too_long(path, newlines + at + 1, limit, quoted=False)
+                    longest = max(longest, widest)
+                    row, line = 0, newlines + len(pieces)
+                row += len(pieces[-1])
+                if row > limit:
+                    _too_long(path, line, limit, quoted=False)
+            else:
+                for index, piece in enumerate(pieces):
+                    if index and quoted:
+                        row += 1  # the newline belongs to a quoted field
+                    elif index:
+                        longest, row, line = max(longest, row), 0, newlines + index + 1
+                    row += len(piece)
+                    if piece.count(b'"') % 2:
+                        quoted = not quoted
+                    if row > limit:
+                        _too_long(path, line, limit, quoted=quoted)
+            newlines += len(pieces) - 1
+    return max(longest, row)
+
+
+def _too_long(path: Path, line: int, limit: int, *, quoted: bool) -> NoReturn:
+    hint = " (a quoted field left open)" if quoted else ""
+    raise BadRowError(
+        str(path),
+        line,
+        f"the row starting on this line is longer than {limit} bytes{hint}, the limit for one row of "
+        f"sales data (which needs {WIDEST_ROW} at most)",
+    )
 
 
 def _locate_csv_problem(path: Path, width: int) -> tuple[int, str]:
@@ -139,12 +227,16 @@ def _read_parquet(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{path}: not a readable Parquet file ({reason}). Nothing was loaded.") from None
     _check_columns(path, list(schema.names()))
-    first_row = 0
     casts = [
         _money_text(name, schema[name]) if name in ("price", "total") else pl.col(name).cast(pl.String)
         for name in FILE_COLUMNS
     ]
-    batches = lazy.select(casts).collect_batches(chunk_size=chunk_rows)
+    return _parquet_batches(path, lazy.select(casts), chunk_rows)
+
+
+def _parquet_batches(path: Path, lazy: pl.LazyFrame, chunk_rows: int) -> Iterator[pl.DataFrame]:
+    first_row = 0
+    batches = lazy.collect_batches(chunk_size=chunk_rows)
     while True:
         try:
             chunk = next(batches)
@@ -185,10 +277,11 @@ def validate(raw: pl.DataFrame, *, source: str, first_line: int, unit: str = "li
         checks.append((pl.col(name).is_null() | (pl.col(name) == ""), f"{name} is missing"))
     for name in ("order_id", "customer_id", "product_id", "quantity"):
         checks.append((~pl.col(name).str.contains(_INTEGER), f"{name} is not a whole number"))
+        digits = pl.col(name).str.replace(r"^[+-]?0*", "").str.len_bytes()
         number = pl.col(name).cast(pl.Int64, strict=False)
         checks.append(
             (
-                (number < _INT32[0]) | (number > _INT32[1]),
+                (digits > 10) | (number < _INT32[0]) | (number > _INT32[1]),
                 f"{name} is outside the column's range ({_INT32[0]}..{_INT32[1]})",
             )
         )
@@ -201,7 +294,19 @@ def validate(raw: pl.DataFrame, *, source: str, first_line: int, unit: str = "li
             "order_date is not a date (YYYY-MM-DD)",
         )
     )
+    checks.append(
+        (
+            pl.col("order_date").str.starts_with("0000-"),
+            f"order_date is outside the dates kept ({_DATE_RANGE})",
+        )
+    )
     for name in ("price", "total"):
+        checks.append(
+            (
+                pl.col(name).str.contains(_MONEY_TOO_WIDE),
+                f"{name} is outside the column's range (numeric(10,2): {_MONEY_RANGE})",
+            )
+        )
         checks.append(
             (
                 ~pl.col(name).str.contains(_MONEY),
@@ -255,9 +360,12 @@ def validate(raw: pl.DataFrame, *, source: str, first_line: int, unit: str = "li
 
 def _first_bad_value(raw: pl.DataFrame, index: int, reason: str) -> str:
     column = reason.split(" ", 1)[0]
-    if column in raw.columns and raw[column][index] not in (None, ""):
-        return f": {raw[column][index]!r}"
-    return ""
+    if column not in raw.columns or raw[column][index] in (None, ""):
+        return ""
+    value = str(raw[column][index])
+    if len(value) <= _SHOWN_VALUE:
+        return f": {value!r}"
+    return f": {value[:_SHOWN_VALUE]!r}... ({len(value):,} characters)"
 
 
 def _cents(name: str) -> pl.Expr:
