@@ -64,6 +64,18 @@ def chart(page: AppTest) -> dict[str, Any]:
     return figure
 
 
+def plotted(page: AppTest) -> list[list[str]]:
+    """Every period on the revenue chart, oldest first: the whole ones (trace 0, a solid line) and
+    those the date range cuts (trace 1, marked: hollow, dotted, "(partial: N of M days)" on hover)."""
+    figure = chart(page)
+    points = list(zip(figure["data"][0]["x"], figure["data"][0]["customdata"], strict=True))
+    if len(figure["data"]) > 1:
+        cut = figure["data"][1]
+        marked = zip(cut["x"], cut["customdata"], cut["marker"]["size"], strict=True)
+        points += [(x, data) for x, data, size in marked if size]
+    return [data for _, data in sorted(points)]
+
+
 def caption_with(page: AppTest, text: str) -> str:
     return next(c.value for c in page.caption if text in c.value)
 
@@ -99,6 +111,7 @@ def open_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenApp]:
 
     def open_(url: str, **params: str | list[str]) -> AppTest:
         monkeypatch.setenv("CHATDASH_DATABASE_URL", url)
+        monkeypatch.setenv("CHATDASH_AUTH", "open")  # AppTest sends no cookies (sign-in: test_dashboard_auth)
         reset()
         page = AppTest.from_file(str(APP_PATH), default_timeout=60)
         for name, value in params.items():
@@ -134,7 +147,14 @@ def test_opening_view_is_the_whole_data_set(
         .sort("month")
     )
     assert figure["layout"]["title"]["text"] == "Revenue per month"
-    assert figure["data"][0]["customdata"] == [[m, money(r), f"{n:,}"] for m, r, n in monthly.iter_rows()]
+    points = plotted(page)
+    assert [[label.split(" (partial")[0], *rest] for label, *rest in points] == [
+        [m, money(r), f"{n:,}"] for m, r, n in monthly.iter_rows()
+    ]
+    # The months the data starts or ends inside are marked as cut; every other one is whole.
+    ends_inside = (last + dt.timedelta(days=1)).month == last.month
+    cut = [f"{first:%Y-%m}"] * (first.day != 1) + [f"{last:%Y-%m}"] * ends_inside
+    assert [label.split(" (partial")[0] for label, *_ in points if "(partial" in label] == cut
 
     assert caption_with(page, "Rows").startswith(f"Rows 1 to 50 of {SAMPLE_ROWS:,} · page 1 of 600")
     newest = everything.sort(["order_date", "order_id"], descending=True).head(50)
@@ -318,11 +338,29 @@ def test_an_unknown_product_in_a_link_is_dropped_with_a_notice(
     assert list(page.warning) == []
 
 
-def test_end_before_start_is_a_message_not_a_query(loaded: Database, open_app: OpenApp) -> None:
+def test_end_before_start_is_swapped_and_said(
+    loaded: Database, sample_frame: pl.DataFrame, open_app: OpenApp
+) -> None:
     page = open_app(dashboard_url(loaded), start="2020-01-01", end="2019-01-01")
     assert problems(page) == []
-    assert "end date 2019-01-01 is before start date 2020-01-01" in page.warning[0].value
-    assert list(page.metric) == [] and page.get("plotly_chart") == [] and list(page.dataframe) == []
+    assert [w.value for w in page.warning] == [
+        "The end date 2019-01-01 in the link is before the start date 2020-01-01: "
+        "showing 2019-01-01 to 2020-01-01 (the two dates swapped)."
+    ]
+    assert page.date_input(key="dates").value == (dt.date(2019, 1, 1), dt.date(2020, 1, 1))
+    assert shown(page) == figures(pick(sample_frame, dt.date(2019, 1, 1), dt.date(2020, 1, 1)))
+    assert page.query_params == {"start": "2019-01-01", "end": "2020-01-01"}  # the link says what is shown
+
+
+def test_names_in_a_link_are_not_case_sensitive(
+    loaded: Database, sample_frame: pl.DataFrame, open_app: OpenApp
+) -> None:
+    page = open_app(dashboard_url(loaded), category=["office", "SUNDRY"], product="laptop")
+    assert problems(page) == [] and list(page.warning) == []
+    assert page.multiselect(key="categories").value == ["Office", "Sundry"]
+    assert page.multiselect(key="products").value == ["Laptop"]
+    assert shown(page) == figures(pick(sample_frame, categories=("Office", "Sundry"), products=("Laptop",)))
+    assert page.query_params == {"category": ["Office", "Sundry"], "product": "Laptop"}
 
 
 # -- interacting -------------------------------------------------------------------------------
@@ -349,10 +387,13 @@ def test_filters_update_metrics_chart_rows_and_link(
 
     page.selectbox(key="granularity").set_value("week").run()
     assert chart(page)["layout"]["title"]["text"] == "Revenue per week"
-    assert [p[0] for p in chart(page)["data"][0]["customdata"]] == [
+    # Monday 10th to Thursday 20th: the second week is cut to 4 days, and marked so, not a plain drop.
+    assert [p[0] for p in chart(page)["data"][0]["customdata"]] == ["week of 2020-02-10"]
+    assert [p[0] for p in plotted(page)] == [
         "week of 2020-02-10",
-        "week of 2020-02-17",
+        "week of 2020-02-17 (partial: 4 of 7 days)",
     ]
+    assert chart(page)["data"][1]["name"] == "Partial week (the date range cuts it)"
     assert page.query_params["granularity"] == "week"
 
     page.multiselect(key="categories").set_value([])
@@ -392,12 +433,48 @@ def test_paging_through_raw_rows(loaded: Database, sample_frame: pl.DataFrame, o
     page.button(key="next_page").click().run()
     assert page.dataframe[0].value["order_id"].tolist() == ids[50:75]
     assert caption_with(page, "Rows").startswith(f"Rows 51 to 75 of {len(ids):,} · page 3 of")
+    assert page.query_params["page"] == "3"  # the page is part of the link
     page.button(key="previous_page").click().run()
     assert page.dataframe[0].value["order_id"].tolist() == ids[25:50]
+    assert page.query_params["page"] == "2"
+
+    pages = -(-len(ids) // 25)
+    page.number_input(key="page").set_value(pages - 1).run()  # straight to a page by its number
+    assert page.dataframe[0].value["order_id"].tolist() == ids[(pages - 2) * 25 : (pages - 1) * 25]
+    assert page.query_params["page"] == str(pages - 1)
+    page.button(key="next_page").click().run()
+    assert page.dataframe[0].value["order_id"].tolist() == ids[(pages - 1) * 25 :]
+    assert page.button(key="next_page").disabled
 
     page.radio(key="newest_first").set_value(False).run()  # another order starts again
     assert page.dataframe[0].value["order_id"].tolist() == list(reversed(ids))[:25]
-    assert page.query_params["sort"] == "oldest"
+    assert page.query_params["sort"] == "oldest" and "page" not in page.query_params
+
+
+def test_a_link_opens_any_page_of_rows(
+    loaded: Database, sample_frame: pl.DataFrame, open_app: OpenApp
+) -> None:
+    """Page 1,000 of 1,200 (25 rows each), straight from the link, in both orders."""
+    everything = sample_frame.sort(["order_date", "order_id"])["order_id"].to_list()
+    for sort, ids in (("oldest", everything), ("newest", list(reversed(everything)))):
+        page = open_app(dashboard_url(loaded), rows="25", page="1000", sort=sort)
+        assert problems(page) == [] and list(page.warning) == []
+        assert page.dataframe[0].value["order_id"].tolist() == ids[999 * 25 : 1000 * 25], sort
+        assert caption_with(page, "Rows").startswith(
+            f"Rows 24,976 to 25,000 of {SAMPLE_ROWS:,} · page 1,000 of 1,200"
+        )
+        assert page.number_input(key="page").value == 1000
+
+    page = open_app(dashboard_url(loaded), rows="1000", page="99")  # past the last page: the last one
+    assert [w.value for w in page.warning] == [
+        "Page 99 is past the last page of these rows: showing page 30."
+    ]
+    assert page.dataframe[0].value["order_id"].tolist() == list(reversed(everything))[29_000:]
+    assert page.query_params == {"rows": "1000", "page": "30"}
+
+    page.multiselect(key="categories").set_value(["Office"]).run()  # another filter: page 1 again
+    assert caption_with(page, "Rows").startswith("Rows 1 to ")
+    assert "page" not in page.query_params
 
 
 def test_no_matching_orders(loaded: Database, sample_frame: pl.DataFrame, open_app: OpenApp) -> None:

@@ -36,7 +36,9 @@ def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
 
 
 def use(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """The database, in `open` mode (the sign-in `password` mode asks for: test_dashboard_auth.py)."""
     monkeypatch.setenv("CHATDASH_DATABASE_URL", url)
+    monkeypatch.setenv("CHATDASH_AUTH", "open")
     get_settings.cache_clear()
 
 
@@ -54,7 +56,9 @@ def test_download_is_the_filtered_rows_in_page_order(
     )
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
-    assert 'filename="sales_2015-03-17_2018-08-04.csv"' in response.headers["content-disposition"]
+    assert (
+        'filename="sales_2015-03-17_2018-08-04_office_sundry.csv"' in response.headers["content-disposition"]
+    )
     assert response.text.splitlines()[0] == ",".join(FILE_COLUMNS)
 
     saved = tmp_path / "export.csv"
@@ -93,21 +97,48 @@ def test_nothing_matching_is_a_header_only_file(
 
 
 @pytest.mark.parametrize(
-    ("params", "reason"),
+    ("params", "fix"),
     [
-        ({"category": "Toys"}, "Unknown category 'Toys'"),
-        ({"start": "2030-01-01"}, "outside the data"),
-        ({"end": "31/12/2019"}, "not a date"),
-        ({"start": "2015-01-01", "end": "2014-01-01"}, "before start date"),
+        (
+            {"category": "Toys"},
+            "Unknown category 'Toys': use one of Electronics, Office, Stationery, Sundry "
+            "(or leave category out for all).",
+        ),
+        ({"start": "2030-01-01"}, "The start date 2030-01-01 is outside the data: choose one from 20"),
+        (
+            {"end": "31/12/2019"},
+            "The end date '31/12/2019' is not a date: write it as YYYY-MM-DD, e.g. end=20",
+        ),
+        (
+            {"start": "2015-01-01", "end": "2014-01-01"},
+            "The end date 2014-01-01 is before the start date 2015-01-01: "
+            "swap them (start=2014-01-01&end=2015-01-01).",
+        ),
     ],
 )
-def test_a_bad_link_is_refused_not_reinterpreted(
-    loaded: Database, client: TestClient, monkeypatch: pytest.MonkeyPatch, params: dict[str, str], reason: str
+def test_a_bad_link_is_refused_with_what_to_fix(
+    loaded: Database, client: TestClient, monkeypatch: pytest.MonkeyPatch, params: dict[str, str], fix: str
 ) -> None:
     use(monkeypatch, dashboard_url(loaded))
     response = client.get(URL, params=params)
     assert response.status_code == 400
-    assert reason in response.text
+    lines = response.text.splitlines()
+    assert lines[0] == "This link cannot be exported as it is. Change it and download again:"
+    assert len(lines) == 2 and lines[1].startswith(f"- {fix}")
+    assert "ignored" not in response.text and "using" not in response.text
+
+
+def test_names_in_the_link_are_not_case_sensitive(
+    loaded: Database, sample_frame: pl.DataFrame, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(monkeypatch, dashboard_url(loaded))
+    response = client.get(URL, params={"category": ["office", "SUNDRY"], "product": "chair"})
+    assert response.status_code == 200, response.text
+    assert 'filename="sales_' in response.headers["content-disposition"]
+    assert response.headers["content-disposition"].endswith('_office_sundry_chair.csv"')
+    ids = [int(line.split(",", 1)[0]) for line in response.text.splitlines()[1:]]
+    expected = pick(sample_frame, categories=("Office", "Sundry"), products=("Chair",))
+    assert sorted(ids) == sorted(expected["order_id"].to_list()) and ids
 
 
 def test_database_down_or_empty(

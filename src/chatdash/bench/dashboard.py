@@ -223,7 +223,9 @@ def _page_database(url: str) -> Iterator[None]:
     from chatdash.config import get_settings
 
     saved = os.environ.get("CHATDASH_DATABASE_URL")
+    saved_auth = os.environ.get("CHATDASH_AUTH")
     os.environ["CHATDASH_DATABASE_URL"] = url
+    os.environ["CHATDASH_AUTH"] = "open"  # the page's render is measured, not its sign-in
     get_settings.cache_clear()
     config.get_config_options()
     log_level = logger.get_logger("root").level
@@ -236,4 +238,8 @@ def _page_database(url: str) -> Iterator[None]:
             os.environ.pop("CHATDASH_DATABASE_URL", None)
         else:
             os.environ["CHATDASH_DATABASE_URL"] = saved
+        if saved_auth is None:
+            os.environ.pop("CHATDASH_AUTH", None)
+        else:
+            os.environ["CHATDASH_AUTH"] = saved_auth
         get_settings.cache_clear()

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chatdash.dashboard import page
+from chatdash.dashboard import FAVICON_PATH, page
 
-st.set_page_config(page_title="Sales · chatdash", page_icon=":material/bar_chart:", layout="wide")
+# A local file (sent inline as a data: URL): a ":material/...:" icon would be fetched from a font host.
+st.set_page_config(page_title="Sales · chatdash", page_icon=FAVICON_PATH, layout="wide")
 page.render()

@@ -16,12 +16,15 @@ from sqlalchemy import Engine
 
 from chatdash import sales
 from chatdash.config import get_settings
+from chatdash.dashboard import paging
 from chatdash.db.engine import get_engine
 from chatdash.sales import DateRange, Granularity, Overview, PeriodRevenue, RowCursor, RowsPage, SalesFilter
 
 TTL = dt.timedelta(seconds=60)
 _ROW_PAGES = 64
 """Raw-data pages kept (up to ``MAX_PAGE_SIZE`` rows each); aggregates are small, pages are not."""
+_SKIP_BATCH = 5_000
+"""Rows read at a time while skipping to a page inside a day (the query layer's pages hold 10,000 at most)."""
 
 
 @st.cache_resource(show_spinner=False)
@@ -61,7 +64,24 @@ def rows_page(flt: SalesFilter, after: RowCursor | None, limit: int, newest_firs
     return sales.raw_rows(engine(), flt, after=after, limit=limit, newest_first=newest_first)
 
 
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=_ROW_PAGES)
+def page_start(flt: SalesFilter, newest_first: bool, offset: int) -> RowCursor | None:
+    """The cursor that pages from row ``offset`` (from 0, in page order): ``paging.locate`` on the day
+    series, then the rows of that day before it read and skipped."""
+    cursor, skip = paging.locate(series(flt, "day"), offset, newest_first)
+    while skip > 0:
+        batch = sales.raw_rows(
+            engine(), flt, after=cursor, limit=min(skip, _SKIP_BATCH), newest_first=newest_first
+        )
+        if not batch.rows:
+            break
+        last = batch.rows[-1]
+        cursor = RowCursor(last.order_date, last.order_id)
+        skip -= len(batch.rows)
+    return cursor
+
+
 def clear() -> None:
     """Forget every cached result (the Refresh button); the engine stays."""
-    for cached in (span, categories, products, overview, series, rows_page):
+    for cached in (span, categories, products, overview, series, rows_page, page_start):
         cached.clear()

@@ -6,7 +6,10 @@ out. So the download is a plain HTTP route next to the page (``server.py`` mount
 base path): it reads the same query parameters as the page's own URL and sends the rows as they
 come from ``chatdash.sales.iter_rows``, one batch at a time, so memory stays at one batch
 whatever the size. The columns are the ``sales_data`` file columns: the file loads back with
-`chatdash data load`.
+`chatdash data load`. Its name says what it holds: ``sales_<start>_<end>[_<categories>][_<products>].csv``.
+
+In `password` mode the route asks for the chat's session cookie, as the page does (``auth``): 401
+without it. A link the page would repair (``state.Notice``) is refused with 400 and what to fix.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -23,7 +27,7 @@ from starlette.routing import BaseRoute, Route
 
 from chatdash import sales
 from chatdash.config import get_settings
-from chatdash.dashboard import state
+from chatdash.dashboard import auth, state
 from chatdash.db.engine import get_engine
 from chatdash.errors import ChatdashError, ConfigError, DatabaseUnavailable, NotInitialized
 from chatdash.sales import FILE_COLUMNS, SalesRecord
@@ -31,6 +35,8 @@ from chatdash.sales import FILE_COLUMNS, SalesRecord
 PATH = "/export/sales.csv"
 """Where the download lives, under the server's base path."""
 BATCH_ROWS = 10_000
+NAMES_IN_FILENAME = 3
+"""Categories or products named one by one in the file name; more are counted ("5-products")."""
 
 
 def url(base_path: str, view: state.View, span: sales.DateRange) -> str:
@@ -47,6 +53,20 @@ def prefix(base_path: str | None) -> str:
 
 def routes(base_path: str | None) -> list[BaseRoute]:
     return [Route(prefix(base_path) + PATH, download, methods=["GET"])]
+
+
+def filename(view: state.View) -> str:
+    """``sales_2019-01-01_2019-12-31_office_sundry.csv``: the dates, then the categories and products
+    chosen (in the data's order, as plain lowercase ASCII; more than ``NAMES_IN_FILENAME`` are counted)."""
+    parts = ["sales", view.start.isoformat(), view.end.isoformat()]
+    parts += _names(view.categories, "categories") + _names(view.products, "products")
+    return "_".join(parts) + ".csv"
+
+
+def _names(names: Sequence[str], plural: str) -> list[str]:
+    if len(names) > NAMES_IN_FILENAME:
+        return [f"{len(names)}-{plural}"]
+    return [re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "x" for name in names]
 
 
 def csv_chunks(batches: Iterable[list[SalesRecord]]) -> Iterator[bytes]:
@@ -84,7 +104,16 @@ def download(request: Request) -> Response:
     initialised gets a clear 503 instead of a truncated file.
     """
     try:
-        engine = get_engine(get_settings())
+        settings = get_settings()
+        engine = get_engine(settings)
+        cookie = request.cookies.get(auth.COOKIE)
+        if auth.required(settings) and auth.visitor(engine, settings, cookie) is None:
+            return PlainTextResponse(
+                f"Sign in first: {auth.sign_in_url(settings)} (the chat's account opens the dashboard "
+                "too), then download again.\n",
+                status_code=401,
+                headers={"Cache-Control": "no-store"},
+            )
         span = sales.date_range(engine)
         if span is None:
             return PlainTextResponse("No orders in the database: run `chatdash init`.\n", status_code=404)
@@ -92,8 +121,12 @@ def download(request: Request) -> Response:
         known = state.Known(sales.categories(engine), sales.product_names(engine))
         view, notices = state.from_params(params, span, known)
         if notices:
-            # A link the page made never has these: refuse rather than export something else.
-            return PlainTextResponse("\n".join(notices) + "\n", status_code=400)
+            # A link the page made never has these: refuse rather than export other rows than it names.
+            fixes = "".join(f"- {notice.fix}\n" for notice in notices)
+            return PlainTextResponse(
+                f"This link cannot be exported as it is. Change it and download again:\n{fixes}",
+                status_code=400,
+            )
         flt = view.sales_filter()
         batches = sales.iter_rows(engine, flt, batch=BATCH_ROWS, newest_first=view.newest_first)
         first = list(itertools.islice(batches, 1))
@@ -101,7 +134,7 @@ def download(request: Request) -> Response:
         return PlainTextResponse(f"{exc}\n", status_code=503)
     except ChatdashError as exc:
         return PlainTextResponse(f"{exc}\n", status_code=400)
-    name = f"sales_{flt.start}_{flt.end}.csv"
+    name = filename(view)
     return StreamingResponse(
         csv_chunks(itertools.chain(first, batches)),
         media_type="text/csv; charset=utf-8",

@@ -5,10 +5,14 @@ visit, or a widget the last run did not draw, e.g. after a database error) is se
 URL; once the view is valid, ``write_url`` puts it back in the URL. So the URL always holds the
 view (a shared link reproduces it) and the widgets never take a value we did not give them.
 Widgets are created without a ``value``/``default`` argument: Session State is their only source.
+
+Typed dates apply on Enter too (``ENTER_APPLIES_DATES``): Streamlit's date field commits what was typed
+only when the focus leaves it, and Enter would otherwise do nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 
@@ -24,11 +28,33 @@ GRANULARITY = "granularity"
 CHART = "chart"
 NEWEST_FIRST = "newest_first"
 PAGE_SIZE = "page_size"
+PAGE = "page"
 AUTO = "auto"
 """The granularity widget's value for "chosen from the date range" (a None option would read as unset)."""
+_PAGED = "paged_rows"
+"""What the page number counts through (filter, order, page size): when it changes, back to page 1."""
+ENTER_APPLIES_DATES = """<script>
+(() => {
+  // Streamlit's date field commits typed dates when the focus moves to another element (a blur to
+  // nowhere is ignored): on Enter, move it to a throwaway element outside the field.
+  if (window.__chatdashEnterAppliesDates) return;
+  window.__chatdashEnterAppliesDates = true;
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.isComposing) return;
+    const target = event.target;
+    if (!(target instanceof Element) || !target.closest('[data-testid="stDateInputField"]')) return;
+    event.preventDefault();
+    const sink = document.createElement("span");
+    sink.tabIndex = -1;
+    document.body.append(sink);
+    sink.focus({ preventScroll: true });
+    sink.remove();
+  }, true);
+})();
+</script>"""
 
 
-def seed(span: DateRange, known: state.Known) -> list[str]:
+def seed(span: DateRange, known: state.Known) -> list[state.Notice]:
     """Give each widget without state the URL's value; returns what was wrong in the URL."""
     params = {name: st.query_params.get_all(name) for name in st.query_params}
     linked, notices = state.from_params(params, span, known)
@@ -40,6 +66,7 @@ def seed(span: DateRange, known: state.Known) -> list[str]:
         CHART: state.CHARTS[linked.chart],
         NEWEST_FIRST: linked.newest_first,
         PAGE_SIZE: linked.page_size,
+        PAGE: linked.page,
     }
     for key, value in values.items():
         if key not in st.session_state:
@@ -103,16 +130,31 @@ def filter_bar(span: DateRange, known: state.Known) -> state.View | None:
         return None
     chosen_granularity = st.session_state[GRANULARITY]
     granularity: Granularity | None = None if chosen_granularity == AUTO else chosen_granularity
-    return state.View(
-        start=dates[0],
-        end=dates[1],
+    start, end = sorted(dates)  # the field orders a typed range itself; a set value may not be
+    view = state.View(
+        start=start,
+        end=end,
         categories=_in_data_order(known.categories, st.session_state[CATEGORIES]),
         products=_in_data_order(known.products, st.session_state[PRODUCTS]),
         granularity=granularity,
         chart=chart_of(st.session_state[CHART]),
         newest_first=st.session_state[NEWEST_FIRST],
         page_size=st.session_state[PAGE_SIZE],
+        page=st.session_state[PAGE],
     )
+    return _first_page_after_a_change(view)
+
+
+def _first_page_after_a_change(view: state.View) -> state.View:
+    """Back to page 1 when the rows paged through change (filter, order, page size); a linked page
+    number holds on the first run."""
+    paged = (view.sales_filter(), view.newest_first, view.page_size)
+    before = st.session_state.get(_PAGED)
+    st.session_state[_PAGED] = paged
+    if before is not None and before != paged and view.page != 1:
+        st.session_state[PAGE] = 1  # before the page box is drawn this run
+        return dataclasses.replace(view, page=1)
+    return view
 
 
 def _in_data_order(known: Sequence[str], chosen: Sequence[str]) -> tuple[str, ...]:

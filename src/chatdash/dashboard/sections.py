@@ -100,7 +100,7 @@ def chart_tabs(view: state.View, flt: SalesFilter, summary: Overview) -> None:
                 continue
             if chart == "time":
                 grain = view.effective_granularity
-                figure = charts.revenue_over_time(data.series(flt, grain), grain)
+                figure = charts.revenue_over_time(data.series(flt, grain), grain, view.start, view.end)
             elif chart == "category":
                 figure = charts.revenue_by_category(summary.by_category)
             else:

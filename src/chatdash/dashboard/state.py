@@ -1,14 +1,17 @@
 """The dashboard's view as URL query parameters, so that a shared link reproduces what was seen.
 
 Pure Python (no Streamlit), so that the page and the CSV export read a link the same way and the
-rules can be tested on their own. A link is never refused: a value that cannot be used (a bad
-date, an unknown category or product, a date outside the data) falls back to the default or the
-nearest usable value, and ``from_params`` says so in a notice the page shows. Only defaults are
-left out of the URL, so the opening view's link stays short and follows the data when it grows.
+rules can be tested on their own. The page never refuses a link: a value that cannot be used (a
+bad date, an unknown category or product, a date outside the data, an end before the start) falls
+back to the default or the nearest usable value, and ``from_params`` returns a ``Notice`` that says
+what the page did instead. The CSV export does refuse such a link (it must not send other rows than
+the link names), with each notice's ``fix``: what to change. Only defaults are left out of the URL,
+so the opening view's link stays short and follows the data when it grows.
 
-Parameters: ``start``, ``end`` (YYYY-MM-DD), ``category`` and ``product`` (repeated; with both,
-an order must match both), ``granularity`` (day|week|month; absent: automatic), ``chart``
-(time|category|products), ``sort`` (newest|oldest) and ``rows`` (page size).
+Parameters: ``start``, ``end`` (YYYY-MM-DD), ``category`` and ``product`` (repeated, matched
+without regard to case; with both, an order must match both), ``granularity`` (day|week|month;
+absent: automatic), ``chart`` (time|category|products), ``sort`` (newest|oldest), ``rows`` (page
+size) and ``page`` (the page of raw rows, from 1).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ CHARTS: dict[str, str] = {
 }
 """Chart tab: URL value -> tab label, in tab order."""
 
-PARAMS = ("start", "end", "category", "product", "granularity", "chart", "sort", "rows")
+PARAMS = ("start", "end", "category", "product", "granularity", "chart", "sort", "rows", "page")
 """The query parameters the dashboard owns; any other parameter in a URL is left alone."""
 PAGE_SIZES: tuple[int, ...] = (25, 50, 100, 500, 1000)
 DEFAULT_PAGE_SIZE = 50
@@ -35,6 +38,19 @@ DEFAULT_NEWEST_FIRST = True
 
 Params = Mapping[str, Sequence[str]]
 """Query parameters as a mapping of name -> every value given (``?category=a&category=b``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A value of a link that could not be used as given."""
+
+    shown: str
+    """What the page did instead, shown above it: "Unknown category 'Toys' in the link was ignored."."""
+    fix: str
+    """What to change in the link to use it as it is (the CSV export's refusal says this)."""
+
+    def __str__(self) -> str:
+        return self.shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +63,7 @@ class Known:
 
 @dataclass(frozen=True, slots=True)
 class View:
-    """Everything a link says about the page. ``end`` may be before ``start``: the page says so."""
+    """Everything a link says about the page; ``from_params`` never makes one that ends before it starts."""
 
     start: dt.date
     end: dt.date
@@ -58,6 +74,8 @@ class View:
     chart: str = DEFAULT_CHART
     newest_first: bool = DEFAULT_NEWEST_FIRST
     page_size: int = DEFAULT_PAGE_SIZE
+    page: int = 1
+    """The page of raw rows shown (from 1; the page makes it the last page when it is past it)."""
 
     def sales_filter(self) -> SalesFilter:
         """The query layer's filter; raises ``QueryError`` when the end is before the start."""
@@ -73,11 +91,20 @@ def default_view(span: DateRange) -> View:
     return View(span.start, span.end)
 
 
-def from_params(params: Params, span: DateRange, known: Known) -> tuple[View, list[str]]:
+def from_params(params: Params, span: DateRange, known: Known) -> tuple[View, list[Notice]]:
     """The view a link asks for, and a notice for every value that could not be used as given."""
-    notices: list[str] = []
+    notices: list[Notice] = []
     start = _date(params, "start", span, span.start, "the first order", notices)
     end = _date(params, "end", span, span.end, "the last order", notices)
+    if end < start:
+        notices.append(
+            Notice(
+                f"The end date {end} in the link is before the start date {start}: "
+                f"showing {end} to {start} (the two dates swapped).",
+                f"The end date {end} is before the start date {start}: swap them (start={end}&end={start}).",
+            )
+        )
+        start, end = end, start
     categories = _names(params, "category", known.categories, notices)
     products = _names(params, "product", known.products, notices)
     granularity: Granularity | None = None
@@ -86,7 +113,13 @@ def from_params(params: Params, span: DateRange, known: Known) -> tuple[View, li
         if value in GRANULARITIES:
             granularity = value
         else:
-            notices.append(f"Granularity {value!r} in the link is not day, week or month: using automatic.")
+            notices.append(
+                Notice(
+                    f"Granularity {value!r} in the link is not day, week or month: using automatic.",
+                    f"Granularity {value!r} is not day, week or month: use one of those, or leave "
+                    "granularity out for the automatic one.",
+                )
+            )
     chart = _choice(params, "chart", tuple(CHARTS), DEFAULT_CHART, notices)
     sort = _choice(params, "sort", ("newest", "oldest"), _sort(DEFAULT_NEWEST_FIRST), notices)
     rows = _choice(params, "rows", tuple(map(str, PAGE_SIZES)), str(DEFAULT_PAGE_SIZE), notices)
@@ -99,6 +132,7 @@ def from_params(params: Params, span: DateRange, known: Known) -> tuple[View, li
         chart=chart,
         newest_first=sort == "newest",
         page_size=int(rows),
+        page=_page(params, notices),
     )
     return view, notices
 
@@ -112,6 +146,8 @@ def to_params(view: View, span: DateRange) -> dict[str, list[str]]:
         params["chart"] = [view.chart]
     if view.page_size != DEFAULT_PAGE_SIZE:
         params["rows"] = [str(view.page_size)]
+    if view.page != 1:
+        params["page"] = [str(view.page)]
     return params
 
 
@@ -154,17 +190,27 @@ def _one(params: Params, name: str) -> str | None:
     return values[0] if values else None
 
 
-def _names(params: Params, name: str, known: Sequence[str], notices: list[str]) -> tuple[str, ...]:
-    """The known values of a repeated parameter, in the data's order; a notice for each unknown one."""
-    given = params.get(name, ())
-    for value in dict.fromkeys(given):
-        if value not in known:
-            notices.append(f"Unknown {name} {value!r} in the link was ignored.")
-    return tuple(value for value in known if value in given)
+def _names(params: Params, name: str, known: Sequence[str], notices: list[Notice]) -> tuple[str, ...]:
+    """The known values of a repeated parameter, spelled and ordered as in the data; a notice for each
+    unknown one. Case and surrounding spaces do not matter: ``category=office`` is Office."""
+    spelling = {value.casefold(): value for value in known}
+    chosen: set[str] = set()
+    for value in dict.fromkeys(params.get(name, ())):
+        match = spelling.get(value.strip().casefold())
+        if match is not None:
+            chosen.add(match)
+            continue
+        notices.append(
+            Notice(
+                f"Unknown {name} {value!r} in the link was ignored.",
+                f"Unknown {name} {value!r}: use one of {', '.join(known)} (or leave {name} out for all).",
+            )
+        )
+    return tuple(value for value in known if value in chosen)
 
 
 def _date(
-    params: Params, name: str, span: DateRange, default: dt.date, fallback: str, notices: list[str]
+    params: Params, name: str, span: DateRange, default: dt.date, fallback: str, notices: list[Notice]
 ) -> dt.date:
     value = _one(params, name)
     if value is None:
@@ -172,24 +218,53 @@ def _date(
     try:
         day = dt.date.fromisoformat(value)
     except ValueError:
-        notices.append(f"The {name} date {value!r} in the link is not a date (YYYY-MM-DD): using {fallback}.")
+        notices.append(
+            Notice(
+                f"The {name} date {value!r} in the link is not a date (YYYY-MM-DD): using {fallback}.",
+                f"The {name} date {value!r} is not a date: write it as YYYY-MM-DD, e.g. {name}={default}.",
+            )
+        )
         return default
     if day != clamp(day, span):
         notices.append(
-            f"The {name} date {day} in the link is outside the data "
-            f"({span.start} to {span.end}): using {clamp(day, span)}."
+            Notice(
+                f"The {name} date {day} in the link is outside the data "
+                f"({span.start} to {span.end}): using {clamp(day, span)}.",
+                f"The {name} date {day} is outside the data: choose one from {span.start} to {span.end}.",
+            )
         )
     return clamp(day, span)
 
 
-def _choice(params: Params, name: str, allowed: tuple[str, ...], default: str, notices: list[str]) -> str:
+def _choice(params: Params, name: str, allowed: tuple[str, ...], default: str, notices: list[Notice]) -> str:
     value = _one(params, name)
     if value is None:
         return default
     if value not in allowed:
-        notices.append(f"{name.capitalize()} {value!r} in the link is not one of {', '.join(allowed)}.")
+        notices.append(
+            Notice(
+                f"{name.capitalize()} {value!r} in the link is not one of {', '.join(allowed)}: "
+                f"using {default}.",
+                f"{name.capitalize()} {value!r} is not one of {', '.join(allowed)}: use one of those.",
+            )
+        )
         return default
     return value
+
+
+def _page(params: Params, notices: list[Notice]) -> int:
+    value = _one(params, "page")
+    if value is None:
+        return 1
+    if not (value.isascii() and value.isdigit()) or len(value) > 12 or int(value) < 1:
+        notices.append(
+            Notice(
+                f"Page {value!r} in the link is not a page number: showing page 1.",
+                f"Page {value!r} is not a page number: use a whole number from 1.",
+            )
+        )
+        return 1
+    return int(value)
 
 
 def _sort(newest_first: bool) -> str:

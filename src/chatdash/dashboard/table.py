@@ -1,24 +1,24 @@
-"""Raw data: one server-side page at a time, and the link to the whole set as CSV.
+"""Raw data: one server-side page at a time, any page by its number, and the link to the whole set as CSV.
 
 Only the page on screen travels to the browser (the published dashboard sent every matching
-row, which ``st.dataframe`` stops sorting and exporting well before 10 million). Pages are keyset
-pages of the query layer: Next pushes the page's cursor on a stack kept in Session State,
-Previous pops it, so every page costs the same however deep it is. The stack belongs to one
-filter, order and page size; any change starts again at the first page.
+row, which ``st.dataframe`` stops sorting and exporting well before 10 million). The page number
+is part of the view (``page`` in the URL); Previous, Next and the page box change it, and a change
+of filter, order or page size starts again at page 1 (``filters.filter_bar``). Page N is read from
+a keyset cursor that ``data.page_start`` finds from the daily order counts, so page 2,000 costs
+about what page 1 does.
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from typing import Any
 
 import streamlit as st
 
-from chatdash.dashboard import data, export, filters, formatting, state
+from chatdash.dashboard import data, export, filters, formatting, paging, state
 from chatdash.dashboard.sections import NO_DATA
-from chatdash.sales import DateRange, RowCursor, SalesFilter, SalesRecord
+from chatdash.sales import DateRange, SalesFilter, SalesRecord
 
-_STACK = "raw_cursors"
 _ROW_HEIGHT = 35
 _MAX_VISIBLE_ROWS = 15
 _COLUMNS = {
@@ -37,7 +37,7 @@ _COLUMNS = {
 
 
 def raw_data(view: state.View, flt: SalesFilter, span: DateRange, base_path: str) -> None:
-    """Order and page-size controls, the current page, Previous/Next, and the CSV link."""
+    """Order and page-size controls, the current page, Previous / page number / Next, and the CSV link."""
     st.subheader("Raw data")
     order, size, download = st.columns([2, 1, 2], vertical_alignment="bottom")
     order.radio(
@@ -48,67 +48,72 @@ def raw_data(view: state.View, flt: SalesFilter, span: DateRange, base_path: str
         horizontal=True,
     )
     size.selectbox("Rows per page", state.PAGE_SIZES, key=filters.PAGE_SIZE)
-    cursors = _cursors((flt, view.newest_first, view.page_size))
-    page = data.rows_page(flt, cursors[-1], view.page_size, view.newest_first)
+    number = view.page
+    cursor = None
+    if number > 1:
+        total = sum(day.orders for day in data.series(flt, "day"))
+        last = paging.page_count(total, view.page_size)
+        if number > last:
+            st.warning(
+                f"Page {formatting.count(number)} is past the last page of these rows: "
+                f"showing page {formatting.count(last)}.",
+                icon=":material/last_page:",
+            )
+            number = st.session_state[filters.PAGE] = last
+            filters.write_url(dataclasses.replace(view, page=number), span)
+        cursor = data.page_start(flt, view.newest_first, (number - 1) * view.page_size)
+    page = data.rows_page(flt, cursor, view.page_size, view.newest_first)
     if page.total == 0:
         st.info(NO_DATA, icon=":material/search_off:")
         return
+    pages = paging.page_count(page.total, view.page_size)
     download.link_button(
         f"Download all {formatting.count(page.total)} rows (CSV)",
         export.url(base_path, view, span),
         icon=":material/download:",
         help="Streamed from the database, whatever the size.",
     )
-    first = (len(cursors) - 1) * view.page_size + 1
+    first = (number - 1) * view.page_size + 1
     st.dataframe(
         _columns(page.rows),
         hide_index=True,
         column_config=_COLUMNS,
         height=_ROW_HEIGHT * (min(len(page.rows), _MAX_VISIBLE_ROWS) + 1) + 3,
     )
-    previous, following, where = st.columns([1, 1, 6], vertical_alignment="center")
+    previous, box, following, where = st.columns([1, 1, 1, 5], vertical_alignment="bottom")
     previous.button(
         "Previous",
         key="previous_page",
         icon=":material/chevron_left:",
-        disabled=len(cursors) == 1,
-        on_click=_back,
+        disabled=number == 1,
+        on_click=_turn,
+        args=(-1,),
+    )
+    box.number_input(
+        "Page",
+        min_value=1,
+        max_value=max(pages, number),  # the counts of the rollup and of the rows agree; if not, no crash
+        step=1,
+        key=filters.PAGE,
+        help=f"1 to {formatting.count(pages)}; Enter goes there.",
     )
     following.button(
         "Next",
         key="next_page",
         icon=":material/chevron_right:",
-        disabled=page.next_cursor is None,
-        on_click=_forward,
-        args=(page.next_cursor,),
+        disabled=number >= pages,
+        on_click=_turn,
+        args=(1,),
     )
     where.caption(
         f"Rows {formatting.count(first)} to {formatting.count(first + len(page.rows) - 1)} "
-        f"of {formatting.count(page.total)} · page {formatting.count(len(cursors))} "
-        f"of {formatting.count(math.ceil(page.total / view.page_size))}"
+        f"of {formatting.count(page.total)} · page {formatting.count(number)} "
+        f"of {formatting.count(pages)}"
     )
 
 
-def _cursors(owner: tuple[SalesFilter, bool, int]) -> list[RowCursor | None]:
-    """The stack for this filter/order/size: ``[None]`` (the first page) after any change."""
-    kept = st.session_state.get(_STACK)
-    if kept is None or kept[0] != owner:
-        first_page: list[RowCursor | None] = [None]
-        kept = (owner, first_page)
-        st.session_state[_STACK] = kept
-    stack: list[RowCursor | None] = kept[1]
-    return stack
-
-
-def _forward(cursor: RowCursor | None) -> None:
-    if cursor is not None:
-        st.session_state[_STACK][1].append(cursor)
-
-
-def _back() -> None:
-    stack = st.session_state[_STACK][1]
-    if len(stack) > 1:
-        stack.pop()
+def _turn(by: int) -> None:
+    st.session_state[filters.PAGE] = max(1, st.session_state[filters.PAGE] + by)
 
 
 def _columns(rows: list[SalesRecord]) -> dict[str, list[Any]]:
