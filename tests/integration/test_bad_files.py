@@ -1,7 +1,8 @@
 """`chatdash data load` and hostile files, on SQLite and PostgreSQL: every published-schema column
-past its bounds, and files of one enormous line. Each is refused with one line that names the line
-and the limit, nothing is written (the load runs with --replace, so a half-done load would show),
-and a 1 GB file costs the command no more memory than a small one."""
+past its bounds, order ids that clash, and files of one enormous line. Each is refused with one line
+that names the line and the limit (or the id), nothing is written (the load runs with --replace, so a
+half-done load would show; clashes on append too), and a 1 GB file costs the command no more memory
+than a small one. A spreadsheet's "CSV UTF-8" (a byte-order mark first) loads like any CSV."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 
 from chatdash.cli import app
 from chatdash.db.models import SalesDaily, SalesDailyCategory, SalesMonthly, SalesMonthlyCustomer, SalesRow
+from chatdash.sales import files
 from chatdash.sales.files import MAX_HEADER_BYTES, MAX_LINE_BYTES
 from chatdash.sales.frame import FILE_COLUMNS
 from tests.conftest import Database, dashboard_url
@@ -74,9 +76,9 @@ def load(cli_env: Path, loaded: Database, monkeypatch: pytest.MonkeyPatch) -> It
     yield loaded
 
 
-def refused(path: Path) -> str:
-    """Load ``path`` with --replace; it must fail with one error line, which is returned."""
-    result = CliRunner().invoke(app, ["data", "load", str(path), "--replace"])
+def refused(path: Path, mode: str = "--replace") -> str:
+    """Load ``path`` (with --replace unless told); it must fail with one error line, which is returned."""
+    result = CliRunner().invoke(app, ["data", "load", str(path), mode])
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit), result.exception  # a message, not a crash
     assert "Traceback" not in result.output
@@ -126,18 +128,25 @@ OUT_OF_BOUNDS = [
     case("quantity", INT32_BELOW, "quantity is outside the column's range"),
     case("quantity", INT32_ABOVE, "quantity is outside the column's range"),
     case("quantity", "3.0", "quantity is not a whole number"),
+    case("quantity", "0", "quantity must be at least 1: '0'"),
+    case("quantity", "-3", "quantity must be at least 1: '-3'"),
     case("price", "", "price is missing"),
     case("price", "-100000000.00", "price is outside the column's range (numeric(10,2)"),
     case("price", "100000000", "price is outside the column's range (numeric(10,2)"),
     case("price", "19.999", "price is not a number with at most 2 decimals"),
     case("price", "1e3", "price is not a number with at most 2 decimals"),
     case("price", "$19.99", "price is not a number with at most 2 decimals"),
+    case("price", "0.00", "price must be at least 0.01: '0.00'"),
+    case("price", "-0", "price must be at least 0.01: '-0'"),
+    case("price", "-19.99", "price must be at least 0.01: '-19.99'"),
     case("total", "", "total is missing"),
     case("total", "-100000000.00", "total is outside the column's range (numeric(10,2)"),
     case("total", "123456789.50", "total is outside the column's range (numeric(10,2)"),
     case("total", "59.970001", "total is not a number with at most 2 decimals"),
     case("total", "NaN", "total is not a number with at most 2 decimals"),
     case("total", "59.96", "total 59.96 is not price x quantity"),
+    case("total", "0", "total must be at least 0.01: '0'"),
+    case("total", "-59.97", "total must be at least 0.01: '-59.97'"),
 ]
 
 
@@ -149,6 +158,85 @@ def test_each_column_past_its_bounds_is_one_line_and_nothing_written(
     message = refused(csv_with(tmp_path, row(**{column: value})))
     assert "bad.csv, line 3: " + reason in message
     assert len(message) < 300  # a long value is shortened, not printed whole
+    assert snapshot(load) == before
+
+
+def test_a_negative_order_line_is_refused_by_its_quantity(load: Database, tmp_path: Path) -> None:
+    """The issue's row: quantity -3 at 10.00 makes a total of -30.00 that price x quantity agrees with."""
+    before = snapshot(load)
+    message = refused(csv_with(tmp_path, row(quantity="-3", price="10.00", total="-30.00")))
+    assert "bad.csv, line 3: quantity must be at least 1: '-3'. Nothing" in message
+    assert snapshot(load) == before
+
+
+BOM = "\ufeff"
+"""What a spreadsheet's "CSV UTF-8" puts first (bytes EF BB BF)."""
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_csv_with_a_byte_order_mark_loads(
+    cli_env: Path, database: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, newline: str
+) -> None:
+    monkeypatch.setenv("CHATDASH_DATABASE_URL", dashboard_url(database))
+    path = tmp_path / "excel.csv"
+    rows = [row(order_id=str(i), customer_name='"Smith, Bob"') for i in range(1, 4)]
+    path.write_text(BOM + newline.join([HEADER, *rows]) + newline, encoding="utf-8", newline="")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbforder_id,")
+    result = CliRunner().invoke(app, ["data", "load", str(path), "--replace"])
+    assert result.exit_code == 0, result.output
+    with Session(database.engine) as session:
+        loaded_rows = session.scalars(select(SalesRow).order_by(SalesRow.order_id)).all()
+    assert [r.order_id for r in loaded_rows] == [1, 2, 3]
+    assert {r.customer_name for r in loaded_rows} == {"Smith, Bob"}
+
+
+def test_a_bad_row_after_a_byte_order_mark_keeps_its_line(load: Database, tmp_path: Path) -> None:
+    before = snapshot(load)
+    path = csv_with(tmp_path, row(order_date="yesterday"))
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert "bad.csv, line 3: order_date is not a date" in refused(path)
+    path.write_bytes(b"\xef\xbb\xbf" + HEADER.replace(",total", ",totl").encode() + b"\n")
+    assert "bad.csv, line 1: missing column(s) total; unknown column(s) totl (expected:" in refused(path)
+    assert snapshot(load) == before
+
+
+# -- order ids that clash: named with their line, on append and on replace ----------------------
+
+
+def lines_of(tmp_path: Path, *order_ids: int) -> Path:
+    """A file of good rows with these order ids, from line 2 on."""
+    path = tmp_path / "ids.csv"
+    path.write_text("\n".join([HEADER, *(row(order_id=str(i)) for i in order_ids)]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_an_order_id_already_in_the_database_is_named_with_its_line(load: Database, tmp_path: Path) -> None:
+    """``loaded`` holds order ids 1..30,000: the third new row repeats one of them."""
+    before = snapshot(load)
+    message = refused(lines_of(tmp_path, 40_001, 40_002, 5, 40_003, 6), "--append")
+    assert message == (
+        f"error: {tmp_path / 'ids.csv'}, line 4: order_id 5 is already in sales_data: each row must have "
+        "its own order_id (one order per row); use --replace to replace the table's rows instead of "
+        "appending. Nothing from this file was loaded."
+    )
+    assert snapshot(load) == before
+
+
+@pytest.mark.parametrize("mode", ["--append", "--replace"])
+@pytest.mark.parametrize("rows_per_batch", [2, 1_000], ids=["across-batches", "in-one-batch"])
+def test_an_order_id_twice_in_the_file_is_named_with_its_line(
+    load: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, rows_per_batch: int
+) -> None:
+    """Read two rows at a time, the repeat on line 6 is two batches after the first on line 3."""
+    path = lines_of(tmp_path, 40_001, 40_002, 40_003, 40_004, 40_002, 40_005)
+    longest = files.longest_row(path, offset=len(HEADER) + 1)
+    monkeypatch.setattr(files, "READ_CHUNK_BYTES", rows_per_batch * longest)
+    before = snapshot(load)
+    message = refused(path, mode)
+    assert message == (
+        f"error: {path}, line 6: order_id 40002 appears twice: each row must have its own order_id. "
+        "Nothing from this file was loaded."
+    )
     assert snapshot(load) == before
 
 
@@ -217,9 +305,9 @@ def test_the_widest_values_the_schema_allows_load_exactly(
             customer_id=str(2**31 - 1),
             customer_name='"Smith, ""Bob"""',
             product_id=str(-(2**31)),
-            quantity=str(-(2**31)),
-            price="-0.01",
-            total="21474836.48",
+            quantity=str(2**31 - 1),
+            price="0.01",
+            total="21474836.47",
         ),
     ]
     path = tmp_path / "edges.csv"
@@ -231,8 +319,8 @@ def test_the_widest_values_the_schema_allows_load_exactly(
     assert (low.order_id, high.order_id) == (-(2**31), 2**31 - 1)
     assert (low.order_date.isoformat(), high.order_date.isoformat()) == ("9999-12-31", "0001-01-01")
     assert high.customer_name == "\U0001f600" * 255 and high.categories == "\u03a9" * 100
-    assert low.customer_name == 'Smith, "Bob"' and low.quantity == -(2**31)
-    assert (str(high.price), str(low.total)) == ("99999999.99", "21474836.48")
+    assert low.customer_name == 'Smith, "Bob"' and low.quantity == 2**31 - 1
+    assert (str(high.price), str(low.total)) == ("99999999.99", "21474836.47")
     assert snapshot(database)[0] == 2
 
 

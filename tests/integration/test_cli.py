@@ -31,7 +31,7 @@ def test_init_generate_load_stats(cli_env: Path) -> None:
     run("data", "generate", "--rows", "1500", "--seed", "4", "--out", "a.csv")
     result = runner.invoke(app, ["data", "load", "a.csv"])
     assert result.exit_code == 1
-    assert "is already in sales_data or appears twice" in result.output
+    assert "line 2: order_id 1 is already in sales_data" in " ".join(result.output.split())
     assert "--replace" in result.output
     assert "2,000" in run("data", "stats")
     assert "replace: 1,500 rows" in run("data", "load", "a.csv", "--replace")

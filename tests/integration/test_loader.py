@@ -1,4 +1,5 @@
-"""Loads on real databases: all or nothing, append keeps the rollups exact, ids stay unique."""
+"""Loads on real databases: all or nothing, append keeps the rollups exact, ids stay unique (and a
+clash is named by its id and its line or row)."""
 
 from __future__ import annotations
 
@@ -78,17 +79,63 @@ def test_a_bad_row_late_in_a_file_loads_nothing(database: Database, tmp_path: Pa
 def test_an_order_id_already_in_the_table_is_refused(database: Database) -> None:
     load_frames(database.engine, [generate_frame(500, 5)], replace=True)
     before = table_counts(database)
+    new = pl.concat(list(generate(100, 6, first_order_id=1_000)))
     overlap = pl.concat(list(generate(100, 6, first_order_id=450)))
-    with pytest.raises(DataError, match=r"already in sales_data.*--replace"):
-        load_frames(database.engine, [overlap], replace=False)
+    with pytest.raises(DataError) as caught:
+        load_frames(database.engine, [new, overlap], replace=False)
+    assert str(caught.value) == (
+        "order_id 450 (row 101 of the data) is already in sales_data: each row must have its own "
+        "order_id (one order per row); use --replace to replace the table's rows instead of appending. "
+        "Nothing was loaded."
+    )
     assert table_counts(database) == before
 
 
 def test_a_repeated_order_id_across_chunks_is_refused(database: Database) -> None:
     chunk = generate_frame(100, 5)
-    with pytest.raises(DataError, match="appears twice"):
-        load_frames(database.engine, [chunk, chunk], replace=True)
+    for replace in (True, False):
+        with pytest.raises(DataError) as caught:
+            load_frames(database.engine, [chunk, chunk], replace=replace)
+        assert str(caught.value) == (
+            "order_id 1 (row 101 of the data) appears twice: each row must have its own order_id. "
+            "Nothing was loaded."
+        )
+        assert table_counts(database)[0] == 0
+
+
+def test_a_repeated_order_id_within_a_frame_from_memory_is_named(database: Database) -> None:
+    """Frames that did not come through ``read_file`` were not checked for repeats: the loader does."""
+    frame = generate_frame(10, 5).with_columns(order_id=pl.Series([1, 2, 3, 4, 5, 6, 7, 3, 9, 10]))
+    with pytest.raises(DataError, match=r"^order_id 3 \(row 8 of the data\) appears twice"):
+        load_frames(database.engine, [frame], replace=True)
     assert table_counts(database)[0] == 0
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_clash_in_a_file_is_named_by_its_line(database: Database, tmp_path: Path, suffix: str) -> None:
+    """Read 1,000 rows at a time, the clashes sit in the fifth batch: the loader finds them, not the
+    reader, and names the file's line (CSV, after the header) or row (Parquet)."""
+    load_frames(database.engine, [generate_frame(500, 5)], replace=True)
+    before = (table_counts(database), sales.key_metrics(database.engine))
+    rows = pl.concat(list(generate(5_000, 6, first_order_id=10_001)))
+    stored = rows.with_columns(order_id=pl.when(pl.int_range(5_000) == 4_321).then(77).otherwise("order_id"))
+    twice = rows.with_columns(
+        order_id=pl.when(pl.int_range(5_000) == 4_321).then(10_002).otherwise("order_id")
+    )
+    line = 4_323 if suffix == ".csv" else 4_322
+    unit = "line" if suffix == ".csv" else "row"
+    path = tmp_path / f"clash{suffix}"
+    for frame, replace, reason in [
+        (stored, False, "order_id 77 is already in sales_data: each row must have its own order_id"),
+        (twice, False, "order_id 10002 appears twice: each row must have its own order_id."),
+        (twice, True, "order_id 10002 appears twice: each row must have its own order_id."),
+    ]:
+        write_file([frame], path)
+        with pytest.raises(BadRowError) as caught:
+            load_frames(database.engine, read_file(path, chunk_rows=1_000), replace=replace, source=path)
+        assert str(caught.value).startswith(f"{path}, {unit} {line}: {reason}")
+        assert str(caught.value).endswith("Nothing from this file was loaded.")
+        assert (table_counts(database), sales.key_metrics(database.engine)) == before
 
 
 def test_money_is_stored_exactly(database: Database) -> None:

@@ -1,4 +1,5 @@
-"""CSV/Parquet files: exact round trips, and every kind of bad row refused with its line."""
+"""CSV/Parquet files: exact round trips, a spreadsheet's byte-order mark, and every kind of bad row
+refused with its line."""
 
 from __future__ import annotations
 
@@ -63,6 +64,20 @@ def write_csv(tmp_path: Path, *rows: str, header: str = HEADER) -> Path:
             "quantity is outside",
         ),
         ("2,2020-01-02,101,Cust\x00omer,200,Laptop,Electronics,3,19.99,59.97", "customer_name holds a NUL"),
+        (
+            "2,2020-01-02,101,Customer_5,200,Laptop,Electronics,-3,10.00,-30.00",
+            "quantity must be at least 1: '-3'",
+        ),
+        (
+            "2,2020-01-02,101,Customer_5,200,Laptop,Electronics,0,19.99,0.00",
+            "quantity must be at least 1: '0'",
+        ),
+        ("2,2020-01-02,101,Customer_5,200,Laptop,Electronics,3,-19.99,-59.97", "price must be at least 0.01"),
+        (
+            "2,2020-01-02,101,Customer_5,200,Laptop,Electronics,3,0.00,0.00",
+            "price must be at least 0.01: '0.00'",
+        ),
+        ("2,2020-01-02,101,Customer_5,200,Laptop,Electronics,3,19.99,-0.00", "total must be at least 0.01"),
     ],
 )
 def test_a_bad_row_is_refused_with_its_line(tmp_path: Path, bad_row: str, reason: str) -> None:
@@ -72,6 +87,30 @@ def test_a_bad_row_is_refused_with_its_line(tmp_path: Path, bad_row: str, reason
     assert caught.value.line == 3
     assert reason in caught.value.reason
     assert "line 3" in str(caught.value) and "Nothing from this file was loaded" in str(caught.value)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_byte_order_mark_before_the_header_is_read_past(tmp_path: Path, newline: str) -> None:
+    """What a spreadsheet saves as "CSV UTF-8": EF BB BF first, often with CRLF line ends."""
+    path = tmp_path / "excel.csv"
+    rows = [GOOD, GOOD.replace("1,", "2,", 1)]
+    path.write_bytes(b"\xef\xbb\xbf" + newline.join([HEADER, *rows, ""]).encode())
+    frame = read_all(path)
+    assert frame["order_id"].to_list() == [1, 2] and frame["total_cents"].to_list() == [5997, 5997]
+    rows.append("1,2020-01-03,101,Customer_5,200,Laptop,Electronics,3,19.99,59.97")
+    path.write_bytes(b"\xef\xbb\xbf" + newline.join([HEADER, *rows, ""]).encode())
+    with pytest.raises(BadRowError, match="line 4: order_id 1 appears twice"):
+        read_all(path)
+    path.write_bytes(b"\xef\xbb\xbf" + newline.join([HEADER, *rows[:2], GOOD + ",extra", ""]).encode())
+    with pytest.raises(BadRowError, match="line 4: expected 10 fields, found 11"):
+        read_all(path)
+
+
+def test_non_positive_quantities_and_prices_in_parquet_name_the_row(tmp_path: Path) -> None:
+    path = tmp_path / "returns.parquet"
+    write_file([generate_frame(5, 1).with_columns(quantity=pl.Series([1, 2, -3, 1, 1]))], path)
+    with pytest.raises(BadRowError, match=r"row 3: quantity must be at least 1: '-3'"):
+        read_all(path)
 
 
 def test_line_numbers_count_across_chunks(tmp_path: Path) -> None:

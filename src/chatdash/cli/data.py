@@ -47,12 +47,18 @@ def _tracked(frames: Iterable[pl.DataFrame], progress: Progress, task: int) -> I
 
 
 def load_with_progress(
-    db: Engine, frames: Iterable[pl.DataFrame], *, replace: bool, total: int | None, label: str
+    db: Engine,
+    frames: Iterable[pl.DataFrame],
+    *,
+    replace: bool,
+    total: int | None,
+    label: str,
+    source: Path | None = None,
 ) -> LoadSummary:
-    """Load frames into the database behind a rich progress bar."""
+    """Load frames (read from the file ``source``, if any) into the database behind a progress bar."""
     with _progress() as progress:
         task = progress.add_task(label, total=total)
-        return load_frames(db, _tracked(frames, progress, task), replace=replace)
+        return load_frames(db, _tracked(frames, progress, task), replace=replace, source=source)
 
 
 def summary_line(summary: LoadSummary, db: Engine) -> str:
@@ -110,7 +116,9 @@ def load_command(
     frames = read_file(file)  # checks the file's header and row lengths before the database is touched
     db = engine()
     upgrade(db)
-    summary = load_with_progress(db, frames, replace=replace, total=None, label=f"loading {file.name}")
+    summary = load_with_progress(
+        db, frames, replace=replace, total=None, label=f"loading {file.name}", source=file
+    )
     console.print(summary_line(summary, db))
 
 

@@ -7,12 +7,16 @@ or row number (Parquet) and what is wrong, before anything reaches the database.
 A CSV file is first streamed once in 1 MiB pieces to bound its rows (``MAX_LINE_BYTES``): polars
 holds a whole field or line in memory before it can refuse it, so a 1 GB line (a sparse file, a
 quote that never closes) would cost gigabytes. The same pass sizes polars' batches to the longest row.
+CSV text is UTF-8, with or without the byte-order mark a spreadsheet's "CSV UTF-8" starts with.
+
+Quantities and prices are positive: a returned item is not an order of -3.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -47,6 +51,26 @@ WIDEST_ROW = "about 2.5 KB"
 SCAN_CHUNK_BYTES = 1024 * 1024
 _SHOWN_VALUE = 40
 """Characters of a refused value quoted in the message: enough to find it, one line still."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowOrigin:
+    """Where the rows of a stream of frames come from, to name one in a message: the row at ``index``
+    (from 0, counted across every frame) is ``unit`` ``first + index`` of ``source``."""
+
+    source: str
+    first: int
+    unit: str
+
+    def bad_row(self, index: int, reason: str) -> BadRowError:
+        return BadRowError(self.source, self.first + index, reason, self.unit)
+
+
+def file_origin(path: Path) -> RowOrigin:
+    """How ``read_file(path)`` numbers its rows: CSV lines (the header is line 1), Parquet rows from 1."""
+    if file_format(path) == "csv":
+        return RowOrigin(str(path), 2, "line")
+    return RowOrigin(str(path), 1, "row")
 
 
 def file_format(path: Path) -> str:
@@ -127,8 +151,8 @@ def _read_csv(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
         raise BadRowError(str(path), 1, f"the header line is longer than {MAX_HEADER_BYTES} bytes")
     if b"\x00" in first:
         raise BadRowError(str(path), 1, "the header line holds NUL bytes (not a CSV text file)")
-    try:
-        header = next(csv.reader([first.decode("utf-8")]), None)
+    try:  # utf-8-sig: a byte-order mark (EF BB BF) before the header is not part of its first name
+        header = next(csv.reader([first.decode("utf-8-sig")]), None)
     except UnicodeDecodeError as exc:
         raise BadRowError(str(path), 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     if header is None:
@@ -139,11 +163,13 @@ def _read_csv(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
 
 
 def _csv_batches(path: Path, header: list[str], chunk_rows: int) -> Iterator[pl.DataFrame]:
+    # Polars skips a byte-order mark by itself; the names come from the header read above.
     lazy = pl.scan_csv(path, schema={name.strip(): pl.String for name in header}, has_header=True)
+    origin = file_origin(path)
     first_row = 0
     try:
         for chunk in lazy.collect_batches(chunk_size=chunk_rows):
-            yield validate(chunk, source=str(path), first_line=first_row + 2)
+            yield validate(chunk, source=origin.source, first_line=origin.first + first_row)
             first_row += chunk.height
     except pl.exceptions.PolarsError as exc:
         # Polars does not say where a malformed line is: find it with the csv module.
@@ -208,7 +234,7 @@ def _too_long(path: Path, line: int, limit: int, *, quoted: bool) -> NoReturn:
 
 
 def _locate_csv_problem(path: Path, width: int) -> tuple[int, str]:
-    with path.open(newline="", encoding="utf-8", errors="strict") as handle:
+    with path.open(newline="", encoding="utf-8-sig", errors="strict") as handle:
         reader = csv.reader(handle)
         try:
             for record in reader:
@@ -235,6 +261,7 @@ def _read_parquet(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
 
 
 def _parquet_batches(path: Path, lazy: pl.LazyFrame, chunk_rows: int) -> Iterator[pl.DataFrame]:
+    origin = file_origin(path)
     first_row = 0
     batches = lazy.collect_batches(chunk_size=chunk_rows)
     while True:
@@ -247,7 +274,7 @@ def _parquet_batches(path: Path, lazy: pl.LazyFrame, chunk_rows: int) -> Iterato
             raise DataError(
                 f"{path}: Parquet data after row {first_row} cannot be read ({reason}). Nothing was loaded."
             ) from None
-        yield validate(chunk, source=str(path), first_line=first_row + 1, unit="row")
+        yield validate(chunk, source=origin.source, first_line=origin.first + first_row, unit=origin.unit)
         first_row += chunk.height
 
 
@@ -315,6 +342,10 @@ def validate(raw: pl.DataFrame, *, source: str, first_line: int, unit: str = "li
         )
     for name, limit in _MAX_TEXT.items():
         checks.append((pl.col(name).str.len_chars() > limit, f"{name} is longer than {limit}"))
+    # After the checks of form: a value that is not a number fails those first, and is named by them.
+    checks.append((pl.col("quantity").cast(pl.Int64, strict=False) < 1, "quantity must be at least 1"))
+    for name in ("price", "total"):
+        checks.append((_cents(name) < 1, f"{name} must be at least 0.01"))
     flags = raw.select([expr.fill_null(True).alias(f"c{i}") for i, (expr, _reason) in enumerate(checks)])
     bad = flags.select(pl.any_horizontal(pl.all()).arg_true()).to_series()
     if bad.len():
