@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     """OpenAI-compatible LM server, e.g. `http://127.0.0.1:8080/v1`. Unset: embedded llama.cpp."""
 
+    llm_provider: str | None = None
+    """The LLM provider, by its registered id: `llamacpp`, `openai_compat`, or `scripted` (canned replies that
+    echo the question, for tests). Unset: `openai_compat` when `LLM_BASE_URL` is set, else `llamacpp`."""
+
     llm_model: str = "smollm2-135m-instruct"
     """Model name sent to the LM server (and shown in traces)."""
 
@@ -128,6 +132,10 @@ class Settings(BaseSettings):
     dashboard_url: str = "http://127.0.0.1:8501/"
     """Where the chat links a sales answer's dashboard view (behind nginx: `/dashboard/`)."""
 
+    chat_url: str = "http://127.0.0.1:8000/"
+    """Where the dashboard sends a visitor to sign in, in `password` mode: the chat's sign-in page (behind
+    nginx: `/`). The browser shares the chat's session cookie with the dashboard on the same host name."""
+
     worker_threads: int = Field(8, ge=1, le=15)
     """Threads per app process for blocking calls (database, data API, Redis); more wait for the GIL."""
 
@@ -150,6 +158,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "llm_model_path",
+        "llm_provider",
         "llm_api_key",
         "db_api_key",
         "llm_threads",

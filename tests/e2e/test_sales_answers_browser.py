@@ -155,6 +155,16 @@ def unexplained_numbers(text: str, figures: Iterable[Decimal | int], dates: Iter
 
 
 def test_the_api_answers_total_revenue_exactly(stack: Stack) -> None:
+    subprocess.run(
+        [CHATDASH, "users", "create", "analyst", "--password-stdin"],
+        input="long enough password\n",
+        env=stack.env,
+        cwd=stack.home,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     created = subprocess.run(
         [CHATDASH, "keys", "create", "e2e sales answers", "--user", "analyst"],
         env=stack.env,

@@ -39,6 +39,9 @@ def env_for(home: Path, database_url: str, model: Process, **settings: str) -> d
 
 def api_key(env: dict[str, str]) -> str:
     chatdash = Path(sys.executable).with_name("chatdash")
+    account = [str(chatdash), "users", "create", "alice", "--password-stdin"]
+    made = subprocess.run(account, env=env, input="long enough password\n", capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
     done = subprocess.run(
         [str(chatdash), "keys", "create", "faults", "--user", "alice"],
         env=env,

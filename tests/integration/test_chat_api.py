@@ -99,6 +99,43 @@ def test_second_call_within_the_window_gets_429_with_retry_after(database: Datab
         assert a.client.post("/api/chat", json=ASK, headers=other).status_code == 200
 
 
+def test_a_request_refused_with_422_spends_none_of_the_rate_limit(database: Database) -> None:
+    """The corrected request sent right after a refused one is answered, on both chat routes; the one
+    after it is 429. Refused by the schema, by the route's own check and by the service's."""
+    limits = {"api_rate_limit": "1/minute", "api_max_messages": 2, "chat_max_message_chars": 50}
+    with api(database, "a", "b", **limits) as a:
+        routes = [("alice", "/api/chat", {}), ("bob", "/v1/chat/completions", {"model": "chatdash"})]
+        for user, path, model in routes:  # a key each: the budget is per key
+            _, headers = a.user_key(user)
+            refused = [
+                {"messages": []},
+                {"messages": [{"role": "user", "content": "x"}] * 3},
+                {"messages": [{"role": "user", "content": "x" * 51}]},
+            ]
+            for body in refused:
+                answer = a.client.post(path, json={**model, **body}, headers=headers)
+                assert answer.status_code == 422, (path, answer.text)
+            corrected = a.client.post(path, json={**model, **ASK}, headers=headers)
+            assert corrected.status_code == 200, (path, corrected.text)
+            assert corrected.headers["RateLimit-Remaining"] == "0"
+            limited = a.client.post(path, json={**model, **ASK}, headers=headers)
+            assert limited.status_code == 429, (path, limited.text)
+
+
+def test_a_message_too_long_for_the_model_is_refused_at_once_and_costs_no_request(database: Database) -> None:
+    """Refused when sent, in words, before anything is stored (it used to be stored and fail with an
+    operator's message about context sizes, offering a Retry that could only fail again)."""
+    with api(database, "Short answer.", api_rate_limit="1/minute") as a:
+        user_id, headers = a.user_key("alice")
+        long = {"messages": [{"role": "user", "content": "w " * 4_000}]}  # the scripted model: 4,096
+        for path, model in (("/api/chat", {}), ("/v1/chat/completions", {"model": "chatdash"})):
+            answer = a.client.post(path, json={**model, **long}, headers=headers)
+            assert answer.status_code == 422, answer.text
+            assert "too long for the model: about 3,8" in answer.json()["detail"]
+        assert a.service.chats(user_id)[1] == 0  # nothing stored
+        assert a.client.post("/api/chat", json=ASK, headers=headers).status_code == 200
+
+
 def test_bad_requests_get_422_or_413_that_say_what_is_wrong(database: Database) -> None:
     with api(database, api_max_messages=3, chat_max_message_chars=50, api_max_body_bytes=2048) as a:
         _, headers = a.user_key("alice")
@@ -145,6 +182,9 @@ def test_another_users_chat_is_404_on_every_route(database: Database) -> None:
             ("POST", f"/chats/{chat_id}/turns", {"content": "hi"}),
             ("GET", f"/chats/{chat_id}/messages/{message_id}", None),
             ("PATCH", f"/chats/{chat_id}/messages/{message_id}", {"content": "x"}),
+            ("PUT", f"/chats/{chat_id}/messages/{message_id}", {"content": "x"}),
+            ("POST", f"/chats/{chat_id}/messages/{message_id}/edit", {"content": "x"}),
+            ("GET", f"/chats/{chat_id}/export", None),
             ("POST", "/api/chat", {**ASK, "conversation_id": chat_id}),
         ]
         # every route of one chat is in the list above (read from the OpenAPI document: FastAPI keeps
@@ -385,7 +425,7 @@ def test_retrying_a_reply_that_follows_no_user_message_is_refused(database: Data
             f"/chats/{chat}/messages", json={"role": "assistant", "content": "Hello!"}, headers=headers
         ).json()
         retried = a.client.post(f"/chats/{chat}/messages/{stored['id']}/retry", headers=headers)
-        assert retried.status_code == 422 and "follows no message of yours" in retried.json()["detail"]
+        assert retried.status_code == 409 and "follows no message of yours" in retried.json()["detail"]
         kept = a.client.get(f"/chats/{chat}/messages/{stored['id']}", headers=headers).json()
         assert (kept["content"], kept["status"]) == ("Hello!", "complete")  # untouched
         ask = {"messages": [{"role": "user", "content": "Still there?"}], "conversation_id": chat}
@@ -453,3 +493,71 @@ def test_an_oversized_chunked_body_is_413_and_timestamps_keep_their_timezone(dat
         read = a.client.get(f"/chats/{chat}/messages", headers=headers).json()["data"][0]["created_at"]
         for stamp in (created, read):  # the same shape whether just written or read back (SQLite too)
             assert dt.datetime.fromisoformat(stamp).utcoffset() == dt.timedelta(0), stamp
+
+
+def test_every_error_has_one_documented_shape(database: Database) -> None:
+    with api(database) as a:
+        _, headers = a.user_key("shapes")
+        blank = a.client.post(
+            "/api/chat", json={"messages": [{"role": "user", "content": " "}]}, headers=headers
+        )
+        assert blank.status_code == 422
+        assert blank.json() == {  # a detail that says what to fix, and each field's problem
+            "detail": "invalid request: body.messages.0.content: String should have at least 1 character",
+            "errors": [
+                {
+                    "loc": ["body", "messages", 0, "content"],
+                    "msg": "String should have at least 1 character",
+                    "type": "string_too_short",
+                }
+            ],
+        }
+        as_json = {**headers, "Content-Type": "application/json"}
+        broken = a.client.post("/chats", content=b'{"title": ', headers=as_json)
+        assert broken.status_code == 422
+        assert (
+            broken.json()["detail"]
+            == "invalid request: body: not valid JSON (Expecting value at character 10)"
+        )
+        moved = a.client.put("/chats", headers=headers)  # the router's own refusal, every method named
+        assert moved.status_code == 405 and moved.json() == {"detail": "Method Not Allowed"}
+        assert moved.headers["Allow"] == "GET, POST"
+        refused = a.client.get("/chats", headers={"Authorization": "Bearer cd_nope"})
+        assert refused.status_code == 401 and set(refused.json()) == {"detail"}
+
+        document = a.client.get("/openapi.json").json()
+        assert "HTTPValidationError" not in document["components"]["schemas"]
+        error_body = {"$ref": "#/components/schemas/ErrorBody"}
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                declared = operation["responses"]
+                if operation.get("parameters") or operation.get("requestBody"):
+                    assert "422" in declared, (method, path)
+                for status, response in declared.items():
+                    if int(status) >= 400 and path != "/readyz":  # readiness answers its checks
+                        assert response["content"]["application/json"]["schema"] == error_body, (path, status)
+
+
+def test_requests_are_taken_as_their_schema_says(database: Database) -> None:
+    """What the OpenAPI document allows is accepted, what it does not is refused, and text no database
+    can store is a 422 or a 404 (an id nothing has), never a 500 (PostgreSQL refuses NUL in a query)."""
+    with api(database, "Hi.", "Hi.") as a:
+        _, headers = a.user_key("strict")
+        assert a.client.post("/api/chat", json={**ASK, "stream": 0}, headers=headers).status_code == 422
+        reply = a.client.post("/api/chat", json=ASK, headers=headers).json()
+        chat, message = reply["conversation_id"], reply["message_id"]
+        path = f"/chats/{chat}/messages/{message}"
+        assert a.client.put(path + "/feedback", json={"rating": True}, headers=headers).status_code == 422
+        assert a.client.patch(path, json={"prompt_tokens": "3"}, headers=headers).status_code == 422
+        counted = a.client.patch(path, json={"prompt_tokens": 3.0}, headers=headers)  # JSON's integer 3
+        assert counted.status_code == 200, counted.text
+        assert a.client.patch(path, json={"content": None}, headers=headers).status_code == 422
+        nul = a.client.patch(path, json={"error": "a\x00b"}, headers=headers)
+        assert nul.status_code == 422 and "NUL" in nul.json()["detail"]
+        assert a.client.get("/chats/a%00b", headers=headers).status_code == 404
+        ask = {**ASK, "conversation_id": "a\x00b"}
+        assert a.client.post("/api/chat", json=ask, headers=headers).status_code == 404
+        # the user's own message where a reply is meant: well formed, wrong message (409, not 422)
+        first = a.client.get(f"/chats/{chat}/messages", headers=headers).json()["data"][0]["id"]
+        mine = a.client.put(f"/chats/{chat}/messages/{first}/feedback", json={"rating": 1}, headers=headers)
+        assert mine.status_code == 409 and "replies" in mine.json()["detail"]

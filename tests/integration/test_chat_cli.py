@@ -1,9 +1,11 @@
 """`chatdash keys` and `chatdash serve` as an operator uses them: keys made on the command line open the
-API of a real `chatdash serve` process (real model, SQLite file), and the second call within 10 s is 429."""
+API of a real `chatdash serve` process (real model, SQLite file), and the second call within 10 s is 429.
+A key acts for an existing account, so what is asked through the API shows in that person's web UI."""
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -11,10 +13,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
+from chatdash.chat import users
 from chatdash.cli import app
-from tests.conftest import cli
+from tests.conftest import Database, cli, dashboard_url
+from tests.integration.chat_helpers import api
 
 runner = CliRunner()
 
@@ -29,12 +34,21 @@ def free_port() -> int:
         return port
 
 
+PASSWORD = "long enough password"
+
+
+def add_user(name: str, *options: str) -> None:
+    made = runner.invoke(app, ["users", "create", name, "--password-stdin", *options], input=PASSWORD + "\n")
+    assert made.exit_code == 0, made.output
+
+
 def test_keys_create_list_revoke_and_serve(cli_env: Path) -> None:
     run("init", "--rows", "0")
+    add_user("ann")
     token = run("keys", "create", "reporting script").strip().splitlines()[-1]
     assert token.startswith("cd_")
     listing = run("keys", "list")
-    assert "reporting script" in listing and "admin" in listing and "never" in listing
+    assert "reporting script" in listing and "ann" in listing and "never" in listing
     assert token not in listing
 
     port = free_port()
@@ -90,5 +104,51 @@ def test_users_sign_out_names_a_missing_user(cli_env: Path) -> None:
     run("init", "--rows", "0")
     result = runner.invoke(app, ["users", "sign-out", "nobody"])
     assert result.exit_code == 1 and "no user 'nobody'" in result.output
+    add_user("alice")
     run("keys", "create", "a key", "--user", "alice")
     assert "signed out alice everywhere" in run("users", "sign-out", "alice")
+
+
+def test_a_key_acts_for_an_existing_account_and_its_chats_show_in_their_web_ui(
+    cli_env: Path, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No account is made behind the operator's back: a key is for a named user, or the only admin."""
+    monkeypatch.setenv("CHATDASH_DATABASE_URL", dashboard_url(database))
+    nobody = runner.invoke(app, ["keys", "create", "demo"])
+    assert nobody.exit_code == 1
+    assert nobody.output.strip() == (
+        "error: no admin to own the key: name its user with --user NAME, or create an admin first with "
+        "`chatdash users create NAME --admin`"
+    )
+    unknown = runner.invoke(app, ["keys", "create", "demo", "--user", "ann"])
+    assert unknown.exit_code == 1
+    assert unknown.output.strip() == "error: no user 'ann'; create one with `chatdash users create ann`"
+    assert users.list_accounts(database.engine) == []
+
+    add_user("ann")  # the first account: an admin
+    made = run("keys", "create", "demo")
+    assert "for ann" in made
+    token = made.strip().splitlines()[-1]
+    with api(database, "Hello from the API.") as a:
+        asked = a.client.post(
+            "/api/chat",
+            json={"messages": [{"role": "user", "content": "Asked through the API"}]},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert asked.status_code == 200, asked.text
+        chat_id = asked.json()["conversation_id"]
+        page = a.client.get("/").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf is not None
+        form = {"csrf": csrf.group(1), "username": "ann", "password": PASSWORD, "action": "signin"}
+        assert a.client.post("/signin", data=form, follow_redirects=False).status_code == 303
+        chats = a.client.get("/c")
+        assert chats.status_code == 200 and f"/c/{chat_id}" in chats.text  # ann's web UI lists it
+
+    add_user("cy", "--admin")
+    two = runner.invoke(app, ["keys", "create", "demo"])
+    assert two.exit_code == 1
+    assert two.output.strip() == "error: there are 2 admins (ann, cy): name the key's user with --user NAME"
+    assert "for cy" in run("keys", "create", "demo", "--user", "cy")
+    add_user("bob")
+    assert "for bob" in run("keys", "create", "demo", "--user", "bob")  # any account, admin or not

@@ -7,6 +7,7 @@ real thing: ui, db-api and `chatdash lm serve` as three processes on loopback wi
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from chatdash.config import load_settings
 from chatdash.db.engine import make_engine
 from chatdash.db.migrate import upgrade
 from chatdash.db.models import Chat, ChatMessage, User
-from chatdash.errors import DatabaseUnavailable, InvalidInput, ModelUnavailable, NotFound
+from chatdash.errors import Conflict, DatabaseUnavailable, ModelUnavailable, NotFound
 from chatdash.llm import registry
 from chatdash.llm.providers.scripted import ScriptedProvider
 from chatdash.llm.server import free_port, running_server
@@ -174,7 +175,7 @@ def test_every_service_operation_goes_over_http(split_factory: Callable[..., Spl
     assert feedback.rating == -1 and feedback.comment == "meh"
     given = s.service.chat_feedback(user.id, chat.id)
     assert [(i, f.rating, f.comment) for i, f in given.items()] == [(messages[1].id, -1, "meh")]
-    with pytest.raises(InvalidInput, match="replies"):
+    with pytest.raises(Conflict, match="replies"):
         s.service.feedback(user.id, chat.id, messages[0].id, 1)
     s.service.add_message(user.id, chat.id, "assistant", "stored as given")
     assert s.service.messages(user.id, chat.id, skip=2, limit=5)[0][0].content == "stored as given"
@@ -220,7 +221,7 @@ def test_the_data_api_takes_the_user_header_only_with_the_service_key(
     assert [m["id"] for m in turn.json()["history"]] == [asked["id"]]  # what the reply answers
     patch = f"/chats/{chat_id}/messages/{asked['id']}"
     mine = s.data_api.patch(patch, json={"content": "x"}, headers=debora)
-    assert mine.status_code == 422 and "only a reply" in mine.json()["detail"]
+    assert mine.status_code == 409 and "only a reply" in mine.json()["detail"]
     bad = s.data_api.patch(f"/chats/{chat_id}/messages/{reply['id']}", json={"role": "user"}, headers=debora)
     assert bad.status_code == 422
 
@@ -420,3 +421,44 @@ def test_the_ui_renews_its_replies_leases_through_the_data_api(split_factory: Ca
     assert s.service.repository.get_message(user_id, turn.chat_id, turn.reply.id).status == "stopped"
     s.service.repository.renew_leases([(user_id, turn.chat_id, turn.reply.id)])
     assert s.service.repository.get_message(user_id, turn.chat_id, turn.reply.id).status == "streaming"
+
+
+def test_the_ui_searches_the_data_apis_chats(split_factory: Callable[..., Split]) -> None:
+    s = split_factory("Brass lamps glow.")
+    user_id, headers = s.user_key("alice")
+    answer = s.ui.post(
+        "/api/chat", json={"messages": [{"role": "user", "content": "Any lamps?"}]}, headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    hits = s.service.search(user_id, "lamp")
+    assert sorted((h.role or "", h.snippet) for h in hits if h.message_id) == [
+        ("assistant", "Brass \x02lamps\x03 glow."),
+        ("user", "Any \x02lamps\x03?"),
+    ]
+
+
+def test_the_ui_edits_and_resends_through_the_data_api(split_factory: Callable[..., Split]) -> None:
+    s = split_factory("First.", "Edited answer.")
+    user_id, headers = s.user_key("alice")
+    first = s.ui.post(
+        "/api/chat", json={"messages": [{"role": "user", "content": "Lamps?"}]}, headers=headers
+    )
+    chat_id = first.json()["conversation_id"]
+    asked = s.service.messages(user_id, chat_id)[0][0]
+
+    async def edit() -> str:
+        _, gen = await s.service.edit(user_id, chat_id, asked.id, "Chairs?")
+        await asyncio.wait_for(gen.wait(), 10)
+        return gen.text
+
+    assert asyncio.run(edit()) == "Edited answer."
+    with s.data_db.engine.connect() as conn:
+        rows = conn.execute(
+            select(ChatMessage.role, ChatMessage.content, ChatMessage.status)
+            .where(ChatMessage.chat_id == chat_id)
+            .order_by(ChatMessage.position)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("user", "Chairs?", "complete"),
+        ("assistant", "Edited answer.", "complete"),
+    ]

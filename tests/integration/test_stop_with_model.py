@@ -29,6 +29,8 @@ def test_fifty_stops_at_random_moments(tmp_path: Path) -> None:
     app = chatdash_serve(env, tmp_path / "app.log")
     app.start(seconds=120)
     chatdash = str(Path(sys.executable).with_name("chatdash"))
+    account = [chatdash, "users", "create", "alice", "--password-stdin"]
+    subprocess.run(account, env=env, input=b"long enough password\n", capture_output=True, check=True)
     command = [chatdash, "keys", "create", "stop", "--user", "alice"]
     made = subprocess.run(command, env=env, capture_output=True)
     key = made.stdout.decode().split()[-1]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from chatdash.chat import ChatService, users
 from chatdash.chat.responder import PipelineResponder
@@ -20,15 +20,21 @@ from chatdash.cli import app
 from chatdash.config import get_settings
 from chatdash.db.engine import get_engine
 from chatdash.db.models import ApiKey, Chat, ChatMessage, Feedback, User
+from chatdash.errors import AuthError
 from chatdash.llm.providers.scripted import ScriptedProvider
 from chatdash.memory import ChatMemory, VectorStore, get_store
 from chatdash.pipeline import load_pipeline
-from tests.conftest import Database, cli
+from tests.conftest import Database, cli, dashboard_url
 from tests.integration.chat_helpers import api
 
 pytestmark = pytest.mark.timeout(120)
 
 runner = CliRunner()
+
+
+def add_user(name: str, *options: str, password: str = "long enough password") -> Result:
+    """`chatdash users create NAME --password-stdin`, as a script runs it (the line ending included)."""
+    return runner.invoke(app, ["users", "create", name, "--password-stdin", *options], input=password + "\n")
 
 
 def rows_of(engine: Engine, user_id: int) -> dict[str, int]:
@@ -109,6 +115,7 @@ def test_a_vector_store_held_by_another_process_deletes_nothing(cli_env: Path) -
     """Local mode: one process holds the folder (here a second client stands for `chatdash serve`);
     the command says so and leaves the account whole, to delete once the server is stopped."""
     cli("init", "--rows", "0")
+    assert add_user("alice").exit_code == 0
     cli("keys", "create", "a key", "--user", "alice")
     settings = get_settings()
     holder = VectorStore.open(settings)
@@ -150,3 +157,99 @@ def test_a_cookie_of_a_deleted_account_opens_nothing(database: Database) -> None
             assert carol.id == alice.id  # the id was reused
         stale = TestClient(a.client.app, cookies=copied)  # type: ignore[arg-type]
         assert stale.get("/c", follow_redirects=False).headers["location"] == "/"
+
+
+@pytest.fixture
+def cli_db(cli_env: Path, database: Database, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """The CLI on the test database of each backend (a PostgreSQL schema travels in the URL)."""
+    monkeypatch.setenv("CHATDASH_DATABASE_URL", dashboard_url(database))
+    return database.engine
+
+
+def test_accounts_are_managed_from_the_shell_by_the_sign_up_rules(cli_db: Engine) -> None:
+    first = add_user("ann")
+    assert first.exit_code == 0, first.output
+    assert first.output.strip() == "created user ann (an admin)"  # the very first account, as on the web
+    assert users.authenticate(cli_db, "ann", "long enough password").is_admin
+
+    short = add_user("bob", password="short")
+    assert short.exit_code == 1 and short.output.strip() == "error: a password needs at least 8 characters"
+    two_lines = add_user("bob", password="long enough password\nsecond line")
+    assert two_lines.exit_code == 1 and "one line" in two_lines.output
+    assert add_user("ann").output.strip() == "error: the username 'ann' is taken; choose another"
+    assert "a username is 1-64 letters" in add_user("b o b").output
+    assert users.get_user_by_name(cli_db, "bob") is None
+
+    # Without --password-stdin it asks, hidden, until the password keeps the rules and is typed twice.
+    asked = runner.invoke(
+        app,
+        ["users", "create", "bob"],
+        input="short\nlong enough password\ntypo password\nlong enough password\nlong enough password\n",
+    )
+    assert asked.exit_code == 0, asked.output
+    assert "a password needs at least 8 characters; try again" in asked.output
+    assert "the two passwords differ; try again" in asked.output
+    assert "long enough" not in asked.output  # never echoed
+    assert asked.output.strip().splitlines()[-1] == "created user bob (not an admin)"
+    assert not users.authenticate(cli_db, "bob", "long enough password").is_admin
+    assert add_user("cy", "--admin").output.strip() == "created user cy (an admin)"
+
+    bob = users.require_user(cli_db, "bob")
+    keys_of_bob = [cli("keys", "create", f"key {n}", "--user", "bob") for n in range(2)]
+    assert all("for bob" in made for made in keys_of_bob)
+    cli("keys", "revoke", "1")
+    with cli_db.begin() as connection:
+        connection.execute(
+            Chat.__table__.insert(), [{"id": f"c{n}", "user_id": bob.id, "title": "t"} for n in range(3)]
+        )
+    listing = cli("users", "list")
+    header = [cell.strip() for cell in listing.splitlines()[1].split("┃")[1:-1]]
+    assert header == ["user", "admin", "password", "created", "chats", "live keys"]
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in listing.splitlines()[3:-1]]
+    assert [(row[0], row[1], row[2], row[4], row[5]) for row in rows] == [
+        ("ann", "yes", "yes", "0", "0"),
+        ("bob", "", "yes", "3", "1"),  # 3 chats; 2 keys, 1 of them revoked
+        ("cy", "yes", "yes", "0", "0"),
+    ]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", row[3]) for row in rows)
+
+    changed = runner.invoke(
+        app, ["users", "set-password", "bob", "--password-stdin"], input="a new password\n"
+    )
+    assert changed.exit_code == 0, changed.output
+    assert changed.output.strip() == "password set for bob; their sessions have ended"
+    assert users.authenticate(cli_db, "bob", "a new password").id == bob.id
+    with pytest.raises(AuthError):
+        users.authenticate(cli_db, "bob", "long enough password")
+    after = users.require_user(cli_db, "bob")
+    assert after.session_version == bob.session_version + 1  # a session signed in before has ended
+    refused = runner.invoke(app, ["users", "set-password", "bob", "--password-stdin"], input="short\n")
+    assert refused.exit_code == 1 and "at least 8 characters" in refused.output
+
+    assert cli("users", "promote", "bob").strip() == "bob is an admin"
+    assert cli("users", "promote", "bob").strip() == "bob is an admin"  # idempotent
+    for name in ("bob", "cy"):
+        assert cli("users", "promote", name, "--demote").strip() == f"{name} is not an admin"
+    last = runner.invoke(app, ["users", "promote", "ann", "--demote"])
+    assert last.exit_code == 1
+    assert last.output.strip() == "error: ann is the only admin; promote another user first"
+    assert [admin.username for admin in users.admins(cli_db)] == ["ann"]
+
+    for command in (["set-password", "dan", "--password-stdin"], ["promote", "dan"], ["sign-out", "dan"]):
+        missing = runner.invoke(app, ["users", *command], input="long enough password\n")
+        assert missing.exit_code == 1, command
+        assert missing.output.strip() == "error: no user 'dan'; create one with `chatdash users create dan`"
+
+
+def test_open_mode_accounts_have_no_password(cli_db: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With CHATDASH_AUTH=open a name is the sign-in: no password is asked, and none may be set."""
+    monkeypatch.setenv("CHATDASH_AUTH", "open")
+    get_settings.cache_clear()
+    made = runner.invoke(app, ["users", "create", "dora"])
+    assert made.exit_code == 0 and made.output.strip() == "created user dora (an admin)"
+    dora = users.require_user(cli_db, "dora")
+    assert dora.password_hash is None and users.open_user(cli_db, "dora").id == dora.id
+    for command in (["create", "eve", "--password-stdin"], ["set-password", "dora", "--password-stdin"]):
+        refused = runner.invoke(app, ["users", *command], input="long enough password\n")
+        assert refused.exit_code == 1 and "CHATDASH_AUTH=open" in refused.output, command
+    assert users.get_user_by_name(cli_db, "eve") is None

@@ -148,6 +148,7 @@ PUBLIC_API: dict[str, set[str]] = {
         "SqlRepository",
         "Turn",
         "keys",
+        "sessions",
         "users",
     },
 }

@@ -33,6 +33,8 @@ def test_the_built_in_providers_are_registered() -> None:
 def test_the_base_url_chooses_the_provider() -> None:
     assert default_provider_id(Settings(llm_base_url=None)) == "llamacpp"
     assert default_provider_id(Settings(llm_base_url="http://127.0.0.1:8080/v1")) == "openai_compat"
+    chosen = Settings(llm_provider="scripted", llm_base_url="http://127.0.0.1:8080/v1")
+    assert default_provider_id(chosen) == "scripted"  # a provider named by id wins
 
 
 def test_a_registered_provider_is_created_like_a_built_in(custom: str) -> None:

@@ -3,7 +3,8 @@
 Roles, as in the published split deployment: ``db-api`` serves the data API (``/chats``...) only;
 ``ui`` serves what faces people (the web pages and ``/api/chat``) and, with ``CHATDASH_DB_API_URL``,
 keeps chats and messages in that data API over HTTP (``chatdash.chat.repository.HttpRepository``); ``all``
-serves everything in one process. Every role has ``/healthz``, ``/readyz`` and OpenAPI docs at ``/docs``.
+serves everything in one process. Every role has ``/healthz``, ``/readyz`` and OpenAPI docs at ``/docs``
+and ``/redoc``, served from local files (``chatdash.chat.web.docs``: nothing is fetched from a CDN).
 
 Tests pass their own ``service`` (scripted model, test database) and ``rate_limit_prefix`` (so their
 Redis counters do not meet); everything else comes from settings.
@@ -22,11 +23,12 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from chatdash.chat import http_errors, users
-from chatdash.chat.api import chats, completions, health
+from chatdash.chat.api import archive, chats, completions, health, v1
 from chatdash.chat.api.bodylimit import BodyLimit
 from chatdash.chat.ratelimit import RateLimiter
 from chatdash.chat.repository import HttpRepository
 from chatdash.chat.service import ChatService
+from chatdash.chat.web import docs
 from chatdash.config import Settings, get_settings
 from chatdash.errors import AuthError, Unavailable
 
@@ -71,7 +73,10 @@ def create_app(
         yield
         await chat_service.aclose()  # running replies keep their text as "stopped"
 
-    app = FastAPI(title="chatdash", summary="Chat and data APIs", lifespan=lifespan)
+    app = FastAPI(
+        title="chatdash", summary="Chat and data APIs", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+    docs.install(app)  # /docs and /redoc with their files served here, not from a CDN
     app.state.settings = settings
     app.state.chat = service
     app.state.limiter = RateLimiter(
@@ -87,11 +92,14 @@ def create_app(
     )
     http_errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(v1.OpenAIErrors)
     app.include_router(health.router)
     if role in ("all", "db-api"):
         app.include_router(chats.router)
+        app.include_router(archive.router)
     if role in ("all", "ui"):
         app.include_router(completions.router)
+        app.include_router(v1.router)
         _add_pages(app, settings, rate_limit_prefix)
     return app
 
@@ -116,7 +124,8 @@ def _add_pages(app: FastAPI, settings: Settings, rate_limit_prefix: str) -> None
     from starlette.middleware.sessions import SessionMiddleware
     from starlette.staticfiles import StaticFiles
 
-    from chatdash.chat.web import error_pages, pages, session
+    from chatdash.chat import sessions
+    from chatdash.chat.web import error_pages, history, pages, session
 
     app.state.signin_limiter = RateLimiter(
         session.SIGNIN_LIMIT,
@@ -126,13 +135,14 @@ def _add_pages(app: FastAPI, settings: Settings, rate_limit_prefix: str) -> None
     )
     app.add_middleware(
         SessionMiddleware,
-        secret_key=session.session_secret(settings),
-        session_cookie=session.COOKIE,
+        secret_key=sessions.session_secret(settings),
+        session_cookie=sessions.COOKIE,  # the dashboard reads it too (sessions.read_session)
         same_site="lax",
         https_only=False,  # SecureOverHttps marks it Secure per request, so plain-HTTP local use works
-        max_age=14 * 24 * 3600,
+        max_age=sessions.MAX_AGE,
     )
-    app.add_middleware(session.SecureOverHttps, cookie=session.COOKIE)  # added last: wraps the above
+    app.add_middleware(session.SecureOverHttps, cookie=sessions.COOKIE)  # added last: wraps the above
     app.mount("/static", StaticFiles(directory=Path(pages.__file__).parent / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(history.router)  # search, export, edit: beside the chat pages
     error_pages.install(app)  # HTML for page routes; the JSON handlers still answer the APIs

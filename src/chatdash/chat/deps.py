@@ -12,7 +12,7 @@ import urllib.parse
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import Depends, Header, Path, Request, Response
+from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from chatdash.chat import users
@@ -77,27 +77,29 @@ def current_user_id(
 UserIdDep = Annotated[int, Depends(current_user_id)]
 
 
-async def rate_limited(
-    request: Request, response: Response, service: ServiceDep, credentials: Credentials
-) -> ApiKey:
-    """The request's live key (401 when missing, wrong or revoked) after spending one request of its
-    budget (429 when over); RateLimit headers say what is left. Both in one worker thread."""
-    limiter: RateLimiter = request.app.state.limiter
+async def api_key(service: ServiceDep, credentials: Credentials) -> ApiKey:
+    """The request's live key (401 when missing, wrong or revoked). It spends none of the key's rate
+    limit: a limited route calls ``spend_rate_limit`` once the request is known to be valid."""
     token = credentials.credentials if credentials else ""
+    return await anyio.to_thread.run_sync(service.verify_key, token)
 
-    def check() -> tuple[ApiKey, int, float]:
-        key = service.verify_key(token)
-        return key, *limiter.hit("api-key", str(key.id))
 
-    key, remaining, reset_after = await anyio.to_thread.run_sync(check)
-    headers = {
+KeyDep = Annotated[ApiKey, Depends(api_key)]
+
+
+async def spend_rate_limit(request: Request, key: ApiKey) -> dict[str, str]:
+    """Spend one request of the key's budget (``RateLimited``, 429, when over); the RateLimit headers
+    that say what is left, for the route's response.
+
+    The one place the per-key API limit is applied. Routes call it after validation, not through a
+    dependency: FastAPI runs dependencies before it validates the body, so a request refused with 422
+    (by the schema, or by the route's own checks before this call) would use up the budget, and the
+    corrected request sent right after would get 429.
+    """
+    limiter: RateLimiter = request.app.state.limiter
+    remaining, reset_after = await anyio.to_thread.run_sync(limiter.hit, "api-key", str(key.id))
+    return {
         "RateLimit-Limit": str(limiter.limit),
         "RateLimit-Remaining": str(remaining),
         "RateLimit-Reset": str(round(reset_after)),
     }
-    response.headers.update(headers)
-    request.state.rate_headers = headers  # for routes that return a Response of their own
-    return key
-
-
-LimitedKeyDep = Annotated[ApiKey, Depends(rate_limited)]

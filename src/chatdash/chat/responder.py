@@ -20,8 +20,8 @@ import anyio.to_thread
 from sqlalchemy import Engine
 
 from chatdash.config import Settings
-from chatdash.errors import ChatdashError
-from chatdash.llm import Message, Provider
+from chatdash.errors import ChatdashError, InvalidInput
+from chatdash.llm import Message, Options, Provider
 from chatdash.memory import ChatMemory, Remembered, VectorStore
 from chatdash.pipeline import Delta, Done, Pipeline, RunContext, Sources, load_pipeline
 from chatdash.sales import dashboard_url
@@ -59,11 +59,39 @@ class ReplyDone:
 
 class Responder(Protocol):
     """Writes replies. ``reply`` yields ``str`` deltas, then one ``ReplyDone``; errors are ``ModelError``.
-    ``forget_chat`` drops what the responder keeps of a deleted chat (its memory points)."""
+    ``forget_chat`` drops what the responder keeps of a deleted chat (its memory points); ``check_fits``
+    refuses, before anything is stored, a message the model could never answer (``InvalidInput``)."""
 
     def reply(self, request: ReplyRequest) -> AsyncIterator[str | ReplyDone]: ...
 
     def forget_chat(self, user_id: int, chat_id: str) -> None: ...
+
+    def check_fits(self, text: str) -> None: ...
+
+
+GROUNDING_SHARE = 0.25
+"""Of the context window, what a message leaves for the grounding a reply adds to the prompt (recalled
+messages, documents, the sales answer)."""
+
+
+def check_fits(provider: Provider, text: str, system: str, reply_tokens: int, reserve: int = 0) -> None:
+    """``InvalidInput``, in a user's terms, for a message that cannot fit in ``provider``'s context
+    window next to the system prompt, the reply's tokens and ``reserve``: a reply to it could only fail
+    (with an operator's message about context sizes), whatever the user retried."""
+    room = provider.context_window - reply_tokens - reserve
+    frame = provider.count_tokens([Message.system(system), Message.user("")])
+    if frame + len(text) + 8 <= room:  # surely fits (a token is a character or more): no tokenizing
+        return
+    tokens = provider.count_tokens([Message.system(system), Message.user(text)])
+    if tokens <= room:
+        return
+    words = max(len(text.split()), 1)
+    per_token = words / max(tokens - frame, 1)
+    most = max(int((room - frame) * per_token) // 10 * 10, 0)
+    raise InvalidInput(
+        f"this message is too long for the model: about {most:,} words at most (it has about {words:,}); "
+        "shorten it or split it over several messages"
+    )
 
 
 class ProviderResponder:
@@ -89,6 +117,9 @@ class ProviderResponder:
 
     def forget_chat(self, user_id: int, chat_id: str) -> None:
         """Nothing is kept beyond the stored messages."""
+
+    def check_fits(self, text: str) -> None:
+        check_fits(self.provider, text, self.system_prompt, Options().max_tokens)
 
 
 class PipelineResponder:
@@ -145,6 +176,16 @@ class PipelineResponder:
                     answer=_with_outcome(answer, event, self.settings.dashboard_url),
                 )
         await anyio.to_thread.run_sync(self._remember, request, last.content)
+
+    def check_fits(self, text: str) -> None:
+        """Room for the template, the reply (``max_tokens``, capped by ``CHATDASH_CHAT_MAX_TOKENS``) and
+        a share of the window for grounding."""
+        system, reply_tokens = self.pipeline.prompt_frame()
+        reply_tokens = reply_tokens or Options().max_tokens
+        if self.settings.chat_max_tokens is not None:
+            reply_tokens = min(reply_tokens, self.settings.chat_max_tokens)
+        reserve = int(self.provider.context_window * GROUNDING_SHARE)
+        check_fits(self.provider, text, system, reply_tokens, reserve)
 
     def forget_chat(self, user_id: int, chat_id: str) -> None:
         """A deleted chat is not recalled in later ones: its messages leave the vector memory too."""

@@ -23,10 +23,11 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 import anyio.to_thread
 from sqlalchemy import Engine
 
-from chatdash.chat import keys, users
+from chatdash.chat import export, keys, users
 from chatdash.chat.generation import Generation, Generations
 from chatdash.chat.repository import (
     ChatRepository,
+    SearchHit,
     SqlRepository,
     Turn,
     check_rating,
@@ -40,6 +41,8 @@ from chatdash.db.models import ApiKey, Chat, ChatMessage, Feedback, User
 from chatdash.errors import Conflict, InvalidInput
 from chatdash.llm import Message
 
+SEARCH_CHARS = 200
+"""The longest search a user may type."""
 STORE_POLL_SECONDS = 1.0
 """How often a reply written by another process is read again while someone follows it."""
 
@@ -104,6 +107,14 @@ class ChatService:
         if len(text) > limit:
             raise InvalidInput(f"a message may have at most {limit} characters (this one has {len(text)})")
 
+    def check_send(self, text: str, earlier: Sequence[str] = ()) -> None:
+        """What ``send`` refuses before it stores anything: any message over the rules, and a new one
+        too long for the model to answer (``Responder.check_fits``, in the user's terms). Routes that
+        spend a rate limit call it first, so a 422 costs no request."""
+        for content in (*earlier, text):
+            self.check_message(content)
+        self.responder.check_fits(text)
+
     def create_chat(self, user_id: int, title: str | None = None) -> Chat:
         """A new chat; without a title (or a blank one) it takes one from its first message."""
         return self.repository.create_chat(user_id, clean_title(title) if title and title.strip() else None)
@@ -141,6 +152,21 @@ class ChatService:
         if gen is not None and not gen.finished:
             message.content = gen.text
         return message
+
+    def search(self, user_id: int, query: str, *, limit: int = 20) -> list[SearchHit]:
+        """The user's chats whose title or messages hold every word of ``query``."""
+        check_text(query)
+        if len(query) > SEARCH_CHARS:
+            raise InvalidInput(
+                f"a search may have at most {SEARCH_CHARS} characters (this one has {len(query)})"
+            )
+        return self.repository.search(user_id, query, limit=limit)
+
+    def export_chat(self, user_id: int, chat_id: str, fmt: export.Format) -> tuple[str, str]:
+        """The chat as a file: its name and its text (``chatdash.chat.export``)."""
+        chat = self.repository.get_chat(user_id, chat_id)
+        messages, _ = self.messages(user_id, chat_id)
+        return export.filename(chat, fmt), export.render(chat, messages, fmt)
 
     def add_message(self, user_id: int, chat_id: str, role: str, content: str) -> ChatMessage:
         """Store a message as given (the data API's "add message"); no reply is generated."""
@@ -185,8 +211,7 @@ class ChatService:
 
         The storing is one transaction (or, in the split deployment, the data API's requests) in one
         worker thread, so the event loop never waits on the database on the way to the first token."""
-        for content in (*(m.content for m in earlier), text):
-            self.check_message(content)
+        await anyio.to_thread.run_sync(self.check_send, text, [m.content for m in earlier])
         with self._reserved(user_id, chat_id):
             pairs = [(m.role, m.content) for m in earlier]
             turn = await anyio.to_thread.run_sync(self.repository.start_turn, user_id, chat_id, text, pairs)
@@ -200,6 +225,22 @@ class ChatService:
                 raise Conflict("this reply is still being written; stop it before retrying")
             turn = await anyio.to_thread.run_sync(self.repository.reset_reply, user_id, chat_id, message_id)
             return turn.reply, self._start(user_id, chat_id, turn.reply, turn.history)
+
+    async def edit(
+        self, user_id: int, chat_id: str, message_id: int, text: str
+    ) -> tuple[ChatMessage, Generation]:
+        """Rewrite one of the user's messages and answer it again; the turns after it are replaced."""
+        await anyio.to_thread.run_sync(self.check_send, text)
+        with self._reserved(user_id, chat_id):
+            turn = await anyio.to_thread.run_sync(
+                self.repository.edit_turn, user_id, chat_id, message_id, text
+            )
+            return turn.reply, self._start(user_id, chat_id, turn.reply, turn.history)
+
+    def edit_turn(self, user_id: int, chat_id: str, message_id: int, text: str) -> Turn:
+        """``edit``'s storing, for a writer elsewhere (the data API's side of it)."""
+        self.check_message(text)
+        return self.repository.edit_turn(user_id, chat_id, message_id, text)
 
     @contextlib.contextmanager
     def _reserved(self, user_id: int, chat_id: str | None) -> Iterator[None]:

@@ -1,5 +1,8 @@
 """Accounts: argon2 password hashes, the first user is admin, the name-only ``open`` mode, deletion.
 
+The rules for usernames and passwords live here (``check_username``, ``check_password``): the web
+sign-up and the ``chatdash users`` commands both go through them.
+
 Passwords are hashed with argon2id (argon2-cffi's defaults); a hash made with older parameters is
 upgraded on the next successful sign-in. Wrong username and wrong password give the same error, so the
 sign-in form does not reveal which accounts exist.
@@ -11,6 +14,7 @@ account must not sign anyone into the new one.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[\w.@+-]{1,64}$")
 MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
 _FIRST_VERSIONS = 2**30
 """New accounts draw their first session version below this (headroom for sign-outs in a 32-bit column)."""
 
@@ -43,24 +48,38 @@ def check_username(username: str) -> str:
     return username
 
 
-def create_user(engine: Engine, username: str, password: str | None) -> User:
-    """A new account; ``password=None`` only for ``open`` mode. The very first account is admin."""
-    username = check_username(username)
-    if password is not None and len(password) < MIN_PASSWORD:
+def check_password(password: str) -> str:
+    """The password unchanged, or ``InvalidInput`` saying the rule it breaks (it is never stripped)."""
+    if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInput(f"a password has at most {MAX_PASSWORD} characters")
+    return password
+
+
+def username_taken(username: str) -> Conflict:
+    return Conflict(f"the username {username!r} is taken; choose another")
+
+
+def create_user(engine: Engine, username: str, password: str | None, *, admin: bool = False) -> User:
+    """A new account; ``password=None`` only for ``open`` mode (and the split deployment's data API).
+    The very first account is admin whatever ``admin`` says."""
+    username = check_username(username)
+    if password is not None:
+        check_password(password)
     with session_factory(engine).begin() as session:
         first = session.scalar(select(func.count()).select_from(User)) == 0
         user = User(
             username=username,
             password_hash=_hasher.hash(password) if password is not None else None,
-            is_admin=first,
+            is_admin=first or admin,
             session_version=secrets.randbelow(_FIRST_VERSIONS),
         )
         session.add(user)
         try:
             session.flush()
         except IntegrityError:
-            raise Conflict(f"the username {username!r} is taken; choose another") from None
+            raise username_taken(username) from None
     return user
 
 
@@ -115,6 +134,84 @@ def get_user_by_name(engine: Engine, username: str) -> User | None:
         return session.scalar(select(User).where(User.username == username.strip()))
 
 
+def _no_user(username: str) -> NotFound:
+    return NotFound(f"no user {username!r}; create one with `chatdash users create {username.strip()}`")
+
+
+def require_user(engine: Engine, username: str) -> User:
+    """The account with this name, or ``NotFound`` saying how to make it."""
+    user = get_user_by_name(engine, username)
+    if user is None:
+        raise _no_user(username)
+    return user
+
+
+def set_password(engine: Engine, username: str, password: str) -> User:
+    """Give the account a new password (the sign-up rules) and end its sessions on every device: a
+    password is reset because the old one was lost or known to someone else."""
+    check_password(password)
+    password_hash = _hasher.hash(password)
+    with session_factory(engine).begin() as session:
+        user = session.scalar(select(User).where(User.username == username.strip()))
+        if user is None:
+            raise _no_user(username)
+        user.password_hash = password_hash
+        user.session_version += 1
+    return user
+
+
+def set_admin(engine: Engine, username: str, admin: bool) -> User:
+    """Make the account an admin, or (``admin=False``) no longer one. The last admin cannot be demoted:
+    keys are created for the only admin by default, and admin pages need someone to open them."""
+    with session_factory(engine).begin() as session:
+        user = session.scalar(select(User).where(User.username == username.strip()))
+        if user is None:
+            raise _no_user(username)
+        if user.is_admin and not admin:
+            others = session.scalar(
+                select(func.count()).select_from(User).where(User.is_admin, User.id != user.id)
+            )
+            if not others:
+                raise Conflict(f"{user.username} is the only admin; promote another user first")
+        user.is_admin = admin
+    return user
+
+
+def admins(engine: Engine) -> list[User]:
+    """The admin accounts, oldest first."""
+    with session_factory(engine)() as session:
+        return list(session.scalars(select(User).where(User.is_admin).order_by(User.id)))
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One line of ``chatdash users list``: an account and how much it holds."""
+
+    username: str
+    is_admin: bool
+    has_password: bool
+    created_at: dt.datetime
+    chats: int
+    live_keys: int
+
+
+def list_accounts(engine: Engine) -> list[Account]:
+    """Every account, oldest first, with its number of chats and of API keys not revoked."""
+    chats = select(func.count()).select_from(Chat).where(Chat.user_id == User.id).scalar_subquery()
+    keys = (
+        select(func.count())
+        .select_from(ApiKey)
+        .where(ApiKey.user_id == User.id, ApiKey.revoked_at.is_(None))
+        .scalar_subquery()
+    )
+    query = select(User, chats, keys).order_by(User.id)
+    with session_factory(engine)() as session:
+        return [
+            Account(user.username, user.is_admin, user.password_hash is not None, user.created_at, n, k)
+            for user, n, k in session.execute(query)
+        ]
+
+
 def ensure_user(engine: Engine, username: str) -> int:
     """The id of the account with this name, created without a password if there is none: the data API
     of the split deployment keeps its chats under the names the ui's service key acts for."""
@@ -162,9 +259,7 @@ def delete_user(engine: Engine, username: str, memory: VectorStore | None) -> De
     delete again. It is swept once more after the rows, for a message a reply still running in a
     server stored in between. ``NotFound`` for an unknown username.
     """
-    user = get_user_by_name(engine, username)
-    if user is None:
-        raise NotFound(f"no user {username!r}; `chatdash keys list` shows who has keys")
+    user = require_user(engine, username)
     owner = str(user.id)
     points = memory.forget_user(owner) if memory is not None else 0
     chats = select(Chat.id).where(Chat.user_id == user.id)

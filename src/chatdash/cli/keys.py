@@ -1,19 +1,21 @@
 """`chatdash keys create|list|revoke`: API keys for `POST /api/chat` and the data API.
 
-A key belongs to a user (``--user``, created without a password if missing: it can only use keys
-until someone signs up under that name in the web UI). The plaintext key is printed once, at
-creation; only its hash is stored.
+A key belongs to an existing account (``--user``, or the only admin when there is exactly one), so
+the chats made through the API are that person's, in their web UI too; `chatdash users create` makes
+accounts. The plaintext key is printed once, at creation; only its hash is stored.
 """
 
 from __future__ import annotations
 
 import typer
 from rich.table import Table
+from sqlalchemy import Engine
 
 from chatdash.chat import keys as api_keys
 from chatdash.chat import users
 from chatdash.cli.common import console, edge, engine
-from chatdash.errors import NotFound
+from chatdash.db.models import User
+from chatdash.errors import InvalidInput, NotFound
 
 app = typer.Typer(help="API keys (Bearer tokens) for the HTTP APIs.", no_args_is_help=True)
 
@@ -22,11 +24,13 @@ app = typer.Typer(help="API keys (Bearer tokens) for the HTTP APIs.", no_args_is
 @edge
 def create(
     name: str = typer.Argument(..., help="What the key is for, e.g. 'reporting script'."),
-    user: str = typer.Option("admin", help="Username the key acts as (created if missing)."),
+    user: str | None = typer.Option(
+        None, help="The account the key acts as (an existing one). Default: the only admin, if there is one."
+    ),
 ) -> None:
-    """Create a key and print it once: store it now, it cannot be shown again."""
+    """Create a key for an account and print it once: store it now, it cannot be shown again."""
     db = engine()
-    owner = users.get_user_by_name(db, user) or users.open_user(db, user)
+    owner = users.require_user(db, user) if user is not None else _only_admin(db)
     new = api_keys.create_key(db, owner.id, name)
     console.print(
         f"created key {new.key.id} ({new.key.prefix}…) for {owner.username}: store it now, "
@@ -36,6 +40,19 @@ def create(
     print(new.token)
 
 
+def _only_admin(db: Engine) -> User:
+    admins = users.admins(db)
+    if len(admins) == 1:
+        return admins[0]
+    if not admins:
+        raise NotFound(
+            "no admin to own the key: name its user with --user NAME, or create an admin first "
+            "with `chatdash users create NAME --admin`"
+        )
+    names = ", ".join(admin.username for admin in admins)
+    raise InvalidInput(f"there are {len(admins)} admins ({names}): name the key's user with --user NAME")
+
+
 @app.command("list")
 @edge
 def list_(user: str | None = typer.Option(None, help="Only this user's keys.")) -> None:
@@ -43,10 +60,7 @@ def list_(user: str | None = typer.Option(None, help="Only this user's keys.")) 
     db = engine()
     owner_id = None
     if user is not None:
-        owner = users.get_user_by_name(db, user)
-        if owner is None:
-            raise NotFound(f"no user {user!r}")
-        owner_id = owner.id
+        owner_id = users.require_user(db, user).id
     table = Table("id", "name", "user", "prefix", "created", "last used", "revoked")
     names: dict[int, str] = {}
     for key in api_keys.list_keys(db, owner_id):

@@ -4,8 +4,8 @@ Built-in providers are registered here through the same ``register`` call a plug
 each behind a small factory that imports its module only when it is created: ``import chatdash.llm``
 stays cheap, and the web process never imports llama.cpp when it talks to a server.
 
-The settings choose: ``CHATDASH_LLM_BASE_URL`` unset means the embedded ``llamacpp``; set means
-``openai_compat`` pointed at that server.
+The settings choose: ``CHATDASH_LLM_PROVIDER`` names a provider by id; unset, ``CHATDASH_LLM_BASE_URL``
+unset means the embedded ``llamacpp`` and set means ``openai_compat`` pointed at that server.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ def create(provider_id: str, settings: Settings | None = None, **options: Any) -
 
 def default_provider_id(settings: Settings | None = None) -> str:
     settings = settings or get_settings()
+    if settings.llm_provider:
+        return settings.llm_provider
     return "openai_compat" if settings.llm_base_url else "llamacpp"
 
 

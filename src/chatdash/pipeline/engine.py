@@ -98,6 +98,13 @@ class Pipeline:
             raise PipelineError(f"{path}: not valid TOML ({exc})") from None
         return cls.from_dict(data, source=str(path))
 
+    def prompt_frame(self) -> tuple[str, int | None]:
+        """The system template's source and the reply's ``max_tokens`` as the file sets them: what a
+        caller needs to tell, before a run, whether a message can fit in the model's context."""
+        system = next((str(s.options.system) for s in self.steps if hasattr(s.options, "system")), "")
+        budgets = (getattr(s.options, "max_tokens", None) for s in self.steps if s.streams)
+        return system, next((b for b in budgets if isinstance(b, int)), None)
+
     async def run(
         self, ctx: RunContext, *, trace: list[SpanRecord] | None = None
     ) -> AsyncGenerator[Event, None]:

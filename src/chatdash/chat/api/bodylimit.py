@@ -7,9 +7,9 @@ is 413 with what to change.
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chatdash.chat.api.schemas import ErrorBody
 
 
 class BodyLimit:
@@ -54,9 +54,8 @@ class BodyLimit:
                 return b"".join(chunks)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {"detail": f"request body over {self.max_bytes} bytes (CHATDASH_API_MAX_BODY_BYTES)"}
-        ).encode()
+        detail = f"request body over {self.max_bytes} bytes (CHATDASH_API_MAX_BODY_BYTES)"
+        body = ErrorBody(detail=detail).model_dump_json(exclude_none=True).encode()
         await send(
             {
                 "type": "http.response.start",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
@@ -21,20 +21,36 @@ from chatdash.chat.api.schemas import (
     ChatPublic,
     ChatsPublic,
     ChatUpdate,
+    ErrorBody,
     FeedbackCreate,
     FeedbackPublic,
     MessageCreate,
     MessagePublic,
     MessagesPublic,
     ReplyUpdate,
+    StreamDelta,
     TurnCreate,
     TurnPublic,
+    component,
+    event_stream,
 )
 from chatdash.chat.deps import MAX_ID, MessageId, ServiceDep, UserIdDep
+from chatdash.chat.http_errors import responses
 from chatdash.chat.repository import Turn
 from chatdash.errors import NotFound
 
-router = APIRouter(prefix="/chats", tags=["chats"])
+router = APIRouter(prefix="/chats", tags=["chats"], responses=responses(401, 422, 503))
+"""Every route: a key (401), valid input (422, an X-Chatdash-User name included), the database (503).
+Each route adds its own: 404 for a chat or message, 409 for a reply in the wrong state (being written,
+or a user's message where a reply is meant), 400 and 413 for a body."""
+EVENTS: dict[int | str, dict[str, Any]] = {
+    200: event_stream(
+        "Server-Sent Events: `delta`s, then `done` (the stored message) or `deleted` (the chat was)",
+        delta=StreamDelta.model_json_schema(),
+        done=component(MessagePublic),
+        deleted=component(ErrorBody),
+    )
+}
 DELETED = "this chat was deleted while its reply was followed"
 
 Skip = Annotated[int, Query(ge=0, le=MAX_ID, description="Items to skip")]
@@ -48,29 +64,29 @@ def list_chats(service: ServiceDep, user_id: UserIdDep, skip: Skip = 0, limit: L
     return ChatsPublic(data=[ChatPublic.model_validate(c) for c in chats], count=count)
 
 
-@router.post("", response_model=ChatPublic, status_code=201)
+@router.post("", response_model=ChatPublic, status_code=201, responses=responses(body=True))
 def create_chat(body: ChatCreate, service: ServiceDep, user_id: UserIdDep) -> ChatPublic:
     return ChatPublic.model_validate(service.create_chat(user_id, body.title))
 
 
-@router.get("/{chat_id}", response_model=ChatPublic)
+@router.get("/{chat_id}", response_model=ChatPublic, responses=responses(404))
 def get_chat(chat_id: str, service: ServiceDep, user_id: UserIdDep) -> ChatPublic:
     return ChatPublic.model_validate(service.chat(user_id, chat_id))
 
 
-@router.patch("/{chat_id}", response_model=ChatPublic)
+@router.patch("/{chat_id}", response_model=ChatPublic, responses=responses(404, body=True))
 def rename_chat(chat_id: str, body: ChatUpdate, service: ServiceDep, user_id: UserIdDep) -> ChatPublic:
     return ChatPublic.model_validate(service.rename_chat(user_id, chat_id, body.title))
 
 
-@router.delete("/{chat_id}", status_code=204)
+@router.delete("/{chat_id}", status_code=204, responses=responses(404))
 async def delete_chat(chat_id: str, service: ServiceDep, user_id: UserIdDep) -> Response:
     """Delete the chat with its messages and feedback (a reply being written is stopped first)."""
     await service.delete_chat(user_id, chat_id)
     return Response(status_code=204)
 
 
-@router.get("/{chat_id}/messages", response_model=MessagesPublic)
+@router.get("/{chat_id}/messages", response_model=MessagesPublic, responses=responses(404))
 def list_messages(
     chat_id: str, service: ServiceDep, user_id: UserIdDep, skip: Skip = 0, limit: Limit = 100
 ) -> MessagesPublic:
@@ -79,13 +95,17 @@ def list_messages(
     return MessagesPublic(data=[MessagePublic.model_validate(m) for m in messages], count=count)
 
 
-@router.post("/{chat_id}/messages", response_model=MessagePublic, status_code=201)
+@router.post(
+    "/{chat_id}/messages", response_model=MessagePublic, status_code=201, responses=responses(404, body=True)
+)
 def add_message(chat_id: str, body: MessageCreate, service: ServiceDep, user_id: UserIdDep) -> MessagePublic:
     """Store a message at the end of the chat, as given; no reply is generated (use ``/api/chat``)."""
     return MessagePublic.model_validate(service.add_message(user_id, chat_id, body.role, body.content))
 
 
-@router.post("/{chat_id}/turns", response_model=TurnPublic, status_code=201)
+@router.post(
+    "/{chat_id}/turns", response_model=TurnPublic, status_code=201, responses=responses(404, body=True)
+)
 def add_turn(chat_id: str, body: TurnCreate, service: ServiceDep, user_id: UserIdDep) -> TurnPublic:
     """Store the user's message and an empty ``streaming`` reply after it, in one transaction, and give
     the history that reply answers; the caller writes the reply (``PATCH .../messages/{mid}``). No reply
@@ -93,12 +113,27 @@ def add_turn(chat_id: str, body: TurnCreate, service: ServiceDep, user_id: UserI
     return _turn(service.add_turn(user_id, chat_id, body.content))
 
 
-@router.post("/{chat_id}/messages/{message_id}/reset", response_model=TurnPublic)
+@router.post(
+    "/{chat_id}/messages/{message_id}/reset", response_model=TurnPublic, responses=responses(404, 409)
+)
 def reset_reply(chat_id: str, message_id: MessageId, service: ServiceDep, user_id: UserIdDep) -> TurnPublic:
     """Make a failed or stopped reply ``streaming`` and empty again, and give the history it answers;
     the caller writes it again (``PATCH .../messages/{mid}``). 409 while it is being written. Nothing is
     generated here (``.../retry`` does that)."""
     return _turn(service.reset_turn(user_id, chat_id, message_id))
+
+
+@router.put(
+    "/{chat_id}/messages/{message_id}",
+    response_model=TurnPublic,
+    responses=responses(404, 409, body=True),
+)
+def rewrite_message(
+    chat_id: str, message_id: MessageId, body: TurnCreate, service: ServiceDep, user_id: UserIdDep
+) -> TurnPublic:
+    """Rewrite one of the user's messages, drop the turns after it and store an empty ``streaming``
+    reply for its writer (the data API's side of ``.../edit``; nothing is generated here)."""
+    return _turn(service.edit_turn(user_id, chat_id, message_id, body.content))
 
 
 def _turn(turn: Turn) -> TurnPublic:
@@ -109,14 +144,16 @@ def _turn(turn: Turn) -> TurnPublic:
     )
 
 
-@router.get("/{chat_id}/messages/{message_id}", response_model=MessagePublic)
+@router.get("/{chat_id}/messages/{message_id}", response_model=MessagePublic, responses=responses(404))
 def get_message(
     chat_id: str, message_id: MessageId, service: ServiceDep, user_id: UserIdDep
 ) -> MessagePublic:
     return MessagePublic.model_validate(service.message(user_id, chat_id, message_id))
 
 
-@router.patch("/{chat_id}/messages/{message_id}", response_model=MessagePublic)
+@router.patch(
+    "/{chat_id}/messages/{message_id}", response_model=MessagePublic, responses=responses(404, 409, body=True)
+)
 def update_reply(
     chat_id: str, message_id: MessageId, body: ReplyUpdate, service: ServiceDep, user_id: UserIdDep
 ) -> MessagePublic:
@@ -126,7 +163,11 @@ def update_reply(
     return MessagePublic.model_validate(service.update_reply(user_id, chat_id, message_id, changes))
 
 
-@router.get("/{chat_id}/messages/{message_id}/stream")
+@router.get(
+    "/{chat_id}/messages/{message_id}/stream",
+    response_class=EventSourceResponse,
+    responses=EVENTS | responses(404),
+)
 async def follow_reply(
     chat_id: str, message_id: MessageId, service: ServiceDep, user_id: UserIdDep
 ) -> EventSourceResponse:
@@ -148,7 +189,7 @@ async def follow_reply(
     return EventSourceResponse(events(), ping=15)
 
 
-@router.post("/{chat_id}/messages/{message_id}/stop", response_model=MessagePublic)
+@router.post("/{chat_id}/messages/{message_id}/stop", response_model=MessagePublic, responses=responses(404))
 async def stop_reply(
     chat_id: str, message_id: MessageId, service: ServiceDep, user_id: UserIdDep
 ) -> MessagePublic:
@@ -156,7 +197,12 @@ async def stop_reply(
     return MessagePublic.model_validate(await service.stop(user_id, chat_id, message_id))
 
 
-@router.post("/{chat_id}/messages/{message_id}/retry", response_model=MessagePublic, status_code=202)
+@router.post(
+    "/{chat_id}/messages/{message_id}/retry",
+    response_model=MessagePublic,
+    status_code=202,
+    responses=responses(404, 409),
+)
 async def retry_reply(
     chat_id: str, message_id: MessageId, service: ServiceDep, user_id: UserIdDep
 ) -> MessagePublic:
@@ -165,14 +211,33 @@ async def retry_reply(
     return MessagePublic.model_validate(reply)
 
 
-@router.get("/{chat_id}/feedback", response_model=list[FeedbackPublic])
+@router.post(
+    "/{chat_id}/messages/{message_id}/edit",
+    response_model=MessagePublic,
+    status_code=202,
+    responses=responses(404, 409, body=True),
+)
+async def edit_message(
+    chat_id: str, message_id: MessageId, body: TurnCreate, service: ServiceDep, user_id: UserIdDep
+) -> MessagePublic:
+    """Edit one of your messages and resend it: the turns after it are replaced by a new reply (not
+    kept as a branch); poll the messages (or follow ``.../stream``) for its text."""
+    reply, _ = await service.edit(user_id, chat_id, message_id, body.content)
+    return MessagePublic.model_validate(reply)
+
+
+@router.get("/{chat_id}/feedback", response_model=list[FeedbackPublic], responses=responses(404))
 def list_feedback(chat_id: str, service: ServiceDep, user_id: UserIdDep) -> list[FeedbackPublic]:
     """The caller's feedback on this chat's replies."""
     given = service.chat_feedback(user_id, chat_id).values()
     return [FeedbackPublic.model_validate(f) for f in sorted(given, key=lambda f: f.message_id)]
 
 
-@router.put("/{chat_id}/messages/{message_id}/feedback", response_model=FeedbackPublic)
+@router.put(
+    "/{chat_id}/messages/{message_id}/feedback",
+    response_model=FeedbackPublic,
+    responses=responses(404, 409, body=True),
+)
 def give_feedback(
     chat_id: str, message_id: MessageId, body: FeedbackCreate, service: ServiceDep, user_id: UserIdDep
 ) -> FeedbackPublic:

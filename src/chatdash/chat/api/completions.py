@@ -17,15 +17,26 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from chatdash.chat.api.schemas import ChatReply, ChatRequest, MessageBase, Usage
-from chatdash.chat.deps import LimitedKeyDep, ServiceDep, SettingsDep
+from chatdash.chat.api.schemas import (
+    ChatReply,
+    ChatRequest,
+    ReplyText,
+    StreamDelta,
+    StreamError,
+    StreamStart,
+    Usage,
+    component,
+    event_stream,
+)
+from chatdash.chat.deps import KeyDep, ServiceDep, SettingsDep, spend_rate_limit
 from chatdash.chat.generation import Generation
-from chatdash.chat.http_errors import error_response, status_for
+from chatdash.chat.http_errors import error_response, responses, status_for
 from chatdash.llm import Message
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -38,13 +49,19 @@ FAIL_FAST_SECONDS = 0.5
     "/chat",
     response_model=ChatReply,
     responses={
-        401: {"description": "missing, wrong or revoked API key"},
-        429: {"description": "over the key's rate limit (see Retry-After)"},
-        503: {"description": "the model is busy (see Retry-After)"},
+        200: event_stream(
+            'The reply; with `"stream": true`, Server-Sent Events: `start`, `delta`s, then `done` (the '
+            "reply) or `error`",
+            start=StreamStart.model_json_schema(),
+            delta=StreamDelta.model_json_schema(),
+            done=component(ChatReply),
+            error=StreamError.model_json_schema(),
+        ),
+        **responses(401, 404, 409, 422, 429, 502, 503, 504, body=True),
     },
 )
 async def chat(
-    body: ChatRequest, request: Request, key: LimitedKeyDep, service: ServiceDep, settings: SettingsDep
+    body: ChatRequest, request: Request, key: KeyDep, service: ServiceDep, settings: SettingsDep
 ) -> Any:
     """Answer the last message; ``"stream": true`` answers as Server-Sent Events."""
     if len(body.messages) > settings.api_max_messages:
@@ -59,6 +76,9 @@ async def chat(
                 }
             ]
         )
+    *before, newest = [m.content for m in body.messages]
+    await anyio.to_thread.run_sync(service.check_send, newest, before)  # before the limit: a 422 is free
+    headers = await spend_rate_limit(request, key)
     user_id = key.user_id
     *earlier, last = body.messages
     if body.conversation_id:  # the stored chat is the history: only the last message is new
@@ -67,7 +87,6 @@ async def chat(
         earlier_messages = [Message(role=m.role, content=m.content) for m in earlier]
         reply, gen = await service.send(user_id, None, last.content, earlier=earlier_messages)
     chat_id = reply.chat_id
-    headers: dict[str, str] = getattr(request.state, "rate_headers", {})
 
     if body.stream:
         # A refusal that comes at once (a full queue: 503, an unreachable server) gets its real status
@@ -94,7 +113,7 @@ def _reply(chat_id: str, message_id: int, gen: Generation) -> ChatReply:
     return ChatReply(
         conversation_id=chat_id,
         message_id=message_id,
-        message=MessageBase.model_construct(role="assistant", content=gen.text),
+        message=ReplyText(role="assistant", content=gen.text),
         status=gen.status,
         usage=usage,
         sources=list(gen.done.sources) if gen.done is not None else [],

@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Literal
 
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine, text
 
 from chatdash.config import Settings
@@ -26,12 +28,22 @@ Check = Callable[[], Awaitable[None]]
 """Raises (with a message saying what is wrong) when a dependency is not ready."""
 
 
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(description='Each dependency: "ok", or what is wrong with it')
+    detail: str | None = Field(None, description="When unavailable: which dependencies are not ready")
+
+
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A dependency is not ready: see `checks`"}},
+)
 async def readyz(request: Request) -> JSONResponse:
     checks: dict[str, Check] = request.app.state.ready_checks
     results: dict[str, str] = {}
@@ -41,10 +53,12 @@ async def readyz(request: Request) -> JSONResponse:
             results[name] = "ok"
         except Exception as exc:  # a readiness probe reports every failure, it never raises
             results[name] = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    ready = all(value == "ok" for value in results.values())
-    return JSONResponse(
-        {"status": "ok" if ready else "unavailable", "checks": results}, 200 if ready else 503
-    )
+    failing = [name for name, value in results.items() if value != "ok"]
+    if not failing:
+        return JSONResponse(Readiness(status="ok", checks=results).model_dump(exclude_none=True))
+    detail = f"not ready: {', '.join(failing)} (see checks)"
+    body = Readiness(status="unavailable", checks=results, detail=detail)
+    return JSONResponse(body.model_dump(exclude_none=True), 503)
 
 
 def default_checks(
@@ -83,7 +97,10 @@ async def _check_db_api(url: str) -> None:
 
 
 async def _check_llm(settings: Settings) -> None:
-    if settings.llm_base_url:
+    from chatdash.llm import default_provider_id
+
+    provider = default_provider_id(settings)
+    if provider == "openai_compat" and settings.llm_base_url:
         headers = {}
         if settings.llm_api_key:
             headers["Authorization"] = f"Bearer {settings.llm_api_key.get_secret_value()}"
@@ -91,6 +108,8 @@ async def _check_llm(settings: Settings) -> None:
             answer = await client.get(settings.llm_base_url.rstrip("/") + "/models", headers=headers)
             answer.raise_for_status()
         return
+    if provider != "llamacpp":
+        return  # a provider in this process (scripted, a plugin's) answers for itself
     from chatdash.llm import model_path  # only the embedded mode needs llama.cpp importable
 
     await asyncio.to_thread(model_path, settings)

@@ -3,6 +3,10 @@
 Validation happens here so a bad request gets a 422 that names the field and the problem before any
 service code runs. Rules that come from settings are the service's (a message's length: one check,
 one message, whatever the edge) or the route's that owns them (the message count of ``/api/chat``).
+
+The OpenAPI document is a contract clients generate requests from (our schemathesis test does): request
+bodies are strict (``"stream": 0`` is not a boolean), and the rules the service applies to text (not
+blank, no NUL) are spelled in the schema too, so a request the schema allows is one the service takes.
 """
 
 from __future__ import annotations
@@ -11,10 +15,46 @@ import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+from chatdash.chat.repository import check_text
+from chatdash.errors import InvalidInput
+
+SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""What ``str.strip`` removes, as the inside of a regular-expression class: spelled out, because ``\\s``
+means different things to Python, ECMAScript and Rust, and the schema is read by all three."""
+NO_NUL = r"^[^\x00]*$"
+NOT_BLANK = rf"^[^\x00]*[^\x00{SPACE}][^\x00]*$"
+
+
+def _pattern(pattern: str) -> Any:
+    """A pattern for the schema only: the service's own checks (``check_text``, ``clean_title``) refuse
+    the rest with a message that says what to fix; a regex error would not."""
+    return Field(json_schema_extra={"pattern": pattern})
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), _pattern(NOT_BLANK)]
+"""A message: not blank (stored stripped), no NUL (PostgreSQL cannot store it)."""
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200), _pattern(NOT_BLANK)]
+"""A chat title the caller gives; the service strips it."""
+
+
+def _integral(value: object) -> object:
+    """JSON's integers: ``2.0`` is one to JSON Schema, not to strict pydantic (``"2"`` is one to neither)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Count = Annotated[int, Field(ge=0, le=2**31 - 1), BeforeValidator(_integral)]
+"""A token count, stored as a 32-bit integer."""
 Role = Literal["user", "assistant"]
 Status = Literal["streaming", "complete", "stopped", "error"]
 
@@ -26,11 +66,15 @@ class ChatBase(BaseModel):
 class ChatCreate(BaseModel):
     """A new chat; without a title it takes one from its first message."""
 
-    title: Title | None = None
+    model_config = ConfigDict(strict=True)
+
+    title: Annotated[str, StringConstraints(max_length=200), _pattern(NO_NUL)] | None = Field(
+        None, description="Blank or left out: the chat is named after its first message"
+    )
 
 
 class ChatUpdate(ChatBase):
-    pass
+    model_config = ConfigDict(strict=True)
 
 
 class ChatPublic(ChatBase):
@@ -52,7 +96,7 @@ class MessageBase(BaseModel):
 
 
 class MessageCreate(MessageBase):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class MessagePublic(MessageBase):
@@ -98,7 +142,7 @@ class MessagesPublic(BaseModel):
 class TurnCreate(BaseModel):
     """The user's new message; an empty ``streaming`` reply is stored after it for its writer."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     content: Text
 
@@ -114,13 +158,14 @@ class TurnPublic(BaseModel):
 class ReplyUpdate(BaseModel):
     """What the writer of a reply saves; only the fields sent change."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    content: str | None = None
-    status: Status | None = None
-    error: str | None = None
-    prompt_tokens: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
-    completion_tokens: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    # Left out, not null: the schema offers no null for them (SkipJsonSchema), ``_not_null`` refuses it.
+    content: Annotated[str, _pattern(NO_NUL)] | SkipJsonSchema[None] = None
+    status: Status | SkipJsonSchema[None] = None
+    error: Annotated[str, _pattern(NO_NUL)] | None = None
+    prompt_tokens: Count | None = None
+    completion_tokens: Count | None = None
     sources: list[str] | None = None
     answer: dict[str, Any] | None = None
 
@@ -131,12 +176,27 @@ class ReplyUpdate(BaseModel):
                 raise ValueError(f"{name} cannot be null")
         return self
 
+    @field_validator("content", "error")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        try:
+            return None if value is None else check_text(value)
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
+
 
 class FeedbackCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     rating: Literal[1, -1] = Field(description="1 is thumbs up, -1 thumbs down")
-    comment: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    comment: Annotated[str, StringConstraints(max_length=4000), _pattern(NO_NUL)] | None = None
+
+    @field_validator("rating", mode="before")
+    @classmethod
+    def _a_number(cls, value: object) -> object:
+        if isinstance(value, bool):  # True == 1 to Python, not to JSON
+            raise ValueError("rating is 1 (thumbs up) or -1 (thumbs down), a number")
+        return value
 
 
 class FeedbackPublic(FeedbackCreate):
@@ -150,8 +210,13 @@ class FeedbackPublic(FeedbackCreate):
 class ChatRequest(BaseModel):
     """``POST /api/chat``, in the published shape; the last message is the new question."""
 
-    messages: list[MessageBase] = Field(min_length=1)
-    conversation_id: str | None = Field(None, max_length=32)
+    model_config = ConfigDict(strict=True)
+
+    messages: list[MessageBase] = Field(
+        min_length=1,
+        description="The conversation, oldest first; the last message is the question, with role `user`",
+    )
+    conversation_id: Annotated[str, _pattern(NO_NUL)] | None = Field(None, max_length=32)
     stream: bool = False
 
     @model_validator(mode="before")
@@ -179,10 +244,17 @@ class Usage(BaseModel):
     completion_tokens: int | None
 
 
+class ReplyText(BaseModel):
+    """The reply in the published shape; its text may be empty (a reply stopped before its first token)."""
+
+    role: Literal["assistant"]
+    content: str
+
+
 class ChatReply(BaseModel):
     conversation_id: str
     message_id: int
-    message: MessageBase
+    message: ReplyText
     status: Status
     usage: Usage
     sources: list[str] = Field(
@@ -191,3 +263,65 @@ class ChatReply(BaseModel):
     answer: dict[str, Any] | None = Field(
         None, description="The sales answer as data (see MessagePublic.answer); None for other messages"
     )
+
+
+class FieldError(BaseModel):
+    """One problem the validator found in a request."""
+
+    loc: list[str | int] = Field(
+        description='Where: "body", "query", "path" or "header", then the path to the field'
+    )
+    msg: str = Field(description="What is wrong with it")
+    type: str = Field(description="The kind of problem, e.g. missing, string_too_short, json_invalid")
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response of the APIs, whatever its status.
+
+    ``detail`` alone is enough to show a person: what is wrong and what to do. A request the validator
+    refused (422) also lists each field's problem in ``errors``; a ``POST /api/chat`` whose reply failed
+    after it was stored names that reply, to read or retry.
+    """
+
+    detail: str = Field(description="What is wrong and what to do about it")
+    errors: list[FieldError] | None = Field(
+        None, description="The request's problems, one per field (only for 422 from validation)"
+    )
+    conversation_id: str | None = Field(None, description="The chat of a reply that failed (POST /api/chat)")
+    message_id: int | None = Field(None, description="The reply that failed (POST /api/chat): retry it")
+
+
+class StreamStart(BaseModel):
+    conversation_id: str
+    message_id: int
+
+
+class StreamDelta(BaseModel):
+    content: str = Field(description="The next piece of the reply's text")
+
+
+class StreamError(BaseModel):
+    detail: str = Field(description="What went wrong")
+    status: int = Field(description="The HTTP status the error would have had")
+
+
+def event_stream(description: str, **events: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI response of a Server-Sent Events stream: each event's name and the JSON schema of
+    its ``data`` (OpenAPI 3.1 reads a ``text/event-stream`` schema as the schema of one event)."""
+    one_of = [
+        {
+            "type": "object",
+            "required": ["event", "data"],
+            "properties": {
+                "event": {"const": name},
+                "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": data},
+            },
+        }
+        for name, data in events.items()
+    ]
+    return {"description": description, "content": {"text/event-stream": {"schema": {"oneOf": one_of}}}}
+
+
+def component(model: type[BaseModel]) -> dict[str, str]:
+    """A reference to ``model`` in the OpenAPI components, where every route's body model is."""
+    return {"$ref": f"#/components/schemas/{model.__name__}"}

@@ -13,6 +13,8 @@ through the data API, so each is written once.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -32,6 +34,50 @@ class Turn:
     chat_id: str
     reply: ChatMessage
     history: list[ChatMessage]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A chat found by a search: through its title (``message_id`` None) or one of its messages.
+    ``snippet`` is the matching passage with each matched term between ``MARK`` and ``END_MARK``."""
+
+    chat_id: str
+    title: str
+    message_id: int | None
+    role: str | None
+    snippet: str
+    updated_at: dt.datetime
+
+
+MARK, END_MARK = "\x02", "\x03"
+"""Around the matched terms of a ``SearchHit.snippet``: characters no stored text holds."""
+SEARCH_TERMS = 12
+"""The most words of a search that count."""
+
+
+def search_terms(query: str) -> list[str]:
+    """The words of a search, without the punctuation that full-text query languages give meaning to."""
+    return re.findall(r"\w+", query)[:SEARCH_TERMS]
+
+
+def marks(snippet: str) -> tuple[str, list[tuple[int, int]]]:
+    """A marked snippet as its plain text and the [start, end) of each marked term in it."""
+    plain, spans, start = [], [], 0
+    for i, piece in enumerate(re.split(f"[{MARK}{END_MARK}]", snippet)):
+        if i % 2:
+            spans.append((start, start + len(piece)))
+        plain.append(piece)
+        start += len(piece)
+    return "".join(plain), spans
+
+
+def marked(plain: str, spans: Sequence[Sequence[int]]) -> str:
+    """``marks`` undone: the snippet with ``MARK`` and ``END_MARK`` around each span."""
+    out, at = [], 0
+    for start, end in spans:
+        out += [plain[at:start], MARK, plain[start:end], END_MARK]
+        at = end
+    return "".join([*out, plain[at:]])
 
 
 def check_text(text: str) -> str:
@@ -84,6 +130,12 @@ class ChatRepository(Protocol):
         ``Conflict`` while it is being written, ``InvalidInput`` for a user's own message."""
         ...
 
+    def edit_turn(self, user_id: int, chat_id: str, message_id: int, text: str) -> Turn:
+        """One of the user's messages rewritten, the turns after it dropped (their feedback too) and an
+        empty ``streaming`` reply after it, with its history: edit and resend replaces what followed.
+        ``Conflict`` for a reply, or while a reply in the chat is being written."""
+        ...
+
     def list_messages(
         self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
     ) -> tuple[list[ChatMessage], int]: ...
@@ -110,6 +162,11 @@ class ChatRepository(Protocol):
     ) -> ChatMessage:
         """Change some of a reply's content, status, error, token counts, sources and answer (the data API's
         ``PATCH``); ``InvalidInput`` for any other field or a user's own message."""
+        ...
+
+    def search(self, user_id: int, query: str, *, limit: int) -> list[SearchHit]:
+        """The user's chats whose title or messages hold every word of ``query`` (stemmed: "lamps"
+        finds "lamp"), title matches first, then the best-matching messages."""
         ...
 
     def set_feedback(

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from chatdash.chat.repository.base import Turn
+from chatdash.chat.repository.base import SearchHit, Turn, marked
 from chatdash.db.models import Chat, ChatMessage, Feedback
 from chatdash.errors import Conflict, DataApiUnavailable, InvalidInput, NotFound
 
@@ -126,6 +126,10 @@ class HttpRepository:
     def reset_reply(self, user_id: int, chat_id: str, message_id: int) -> Turn:
         return _turn(chat_id, self._call(user_id, "POST", _path(chat_id, "messages", message_id, "reset")))
 
+    def edit_turn(self, user_id: int, chat_id: str, message_id: int, text: str) -> Turn:
+        path = _path(chat_id, "messages", message_id)
+        return _turn(chat_id, self._call(user_id, "PUT", path, json={"content": text}))
+
     def list_messages(
         self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
     ) -> tuple[list[ChatMessage], int]:
@@ -171,6 +175,20 @@ class HttpRepository:
     ) -> ChatMessage:
         row = self._call(user_id, "PATCH", _path(chat_id, "messages", message_id), json=changes)
         return _message(chat_id, row)
+
+    def search(self, user_id: int, query: str, *, limit: int = 20) -> list[SearchHit]:
+        page = self._call(user_id, "GET", "/search", params={"q": query, "limit": min(limit, PAGE)})
+        return [
+            SearchHit(
+                hit["chat_id"],
+                hit["title"],
+                hit["message_id"],
+                hit["role"],
+                marked(hit["snippet"], hit["marks"]),
+                _time(hit["updated_at"]),
+            )
+            for hit in page["data"]
+        ]
 
     def set_feedback(
         self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None

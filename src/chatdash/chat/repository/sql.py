@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, and_, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from chatdash.chat.repository.base import Turn
+from chatdash.chat.repository.base import END_MARK, MARK, SearchHit, Turn, search_terms
 from chatdash.db.engine import session_factory
-from chatdash.db.models import Chat, ChatMessage, Feedback
+from chatdash.db.models import Chat, ChatMessage, Feedback, UtcDateTime
 from chatdash.errors import Conflict, InvalidInput, NotFound
 
 UNTITLED = "New chat"
@@ -139,13 +140,32 @@ class SqlRepository:
                 raise Conflict("this reply is still being written; stop it before retrying")
             history = _history(session, message.chat_id, message.position)
             if not history or history[-1].role != "user":
-                raise InvalidInput(
-                    "this reply follows no message of yours, so there is nothing to write it from"
-                )
+                raise Conflict("this reply follows no message of yours, so there is nothing to write it from")
             message.content, message.status, message.error = "", "streaming", None
             message.prompt_tokens = message.completion_tokens = None
             message.updated_at = now()
             return Turn(chat_id, message, history)
+
+    def edit_turn(self, user_id: int, chat_id: str, message_id: int, text: str) -> Turn:
+        with self._sessions.begin() as session:
+            message = _message(session, user_id, chat_id, message_id)
+            if message.role != "user":
+                raise Conflict("only your own messages can be edited; a reply can be retried")
+            later = (ChatMessage.chat_id == message.chat_id, ChatMessage.position > message.position)
+            if any(
+                r.status == "streaming" and not self._expired(r)
+                for r in session.scalars(select(ChatMessage).where(*later))
+            ):
+                raise Conflict("a reply is still being written in this chat; wait for it or stop it")
+            session.execute(
+                delete(Feedback).where(Feedback.message_id.in_(select(ChatMessage.id).where(*later)))
+            )
+            session.execute(delete(ChatMessage).where(*later))
+            message.content, message.updated_at = text, now()
+            chat = _chat(session, user_id, chat_id)
+            reply = _append(session, chat, "assistant", "", "streaming", message.position + 1)
+            session.flush()
+            return Turn(chat.id, reply, _history(session, chat.id, reply.position))
 
     def list_messages(
         self, user_id: int, chat_id: str, *, skip: int = 0, limit: int | None = None
@@ -229,6 +249,39 @@ class SqlRepository:
             message.updated_at = now()
             return message
 
+    def search(self, user_id: int, query: str, *, limit: int = 20) -> list[SearchHit]:
+        """Titles by substring; messages by the database's full-text index (SQLite FTS5, PostgreSQL
+        ``to_tsvector('english', ...)``, migration 0006), best match first."""
+        words = search_terms(query)
+        if not words:
+            return []
+        with self.engine.connect() as connection:
+            titled = connection.execute(
+                select(Chat.id, Chat.title, Chat.updated_at)
+                .where(Chat.user_id == user_id, and_(*(Chat.title.ilike(f"%{w}%") for w in words)))
+                .order_by(Chat.updated_at.desc())
+                .limit(limit)
+            ).all()
+            hits = [
+                SearchHit(c.id, c.title, None, None, _marked(c.title, words), c.updated_at) for c in titled
+            ]
+            found = connection.execute(
+                _SEARCH[connection.dialect.name],
+                {
+                    "user_id": user_id,
+                    "limit": limit,
+                    "match": " ".join(f'"{w}"' for w in words),
+                    "words": " ".join(words),
+                    "marks": f"StartSel={MARK}, StopSel={END_MARK}, MaxWords=24, MinWords=10",
+                    "mark": MARK,
+                    "end_mark": END_MARK,
+                },
+            ).all()
+        hits += [
+            SearchHit(row.chat_id, row.title, row.id, row.role, row.snippet, row.updated_at) for row in found
+        ]
+        return hits[:limit]
+
     def set_feedback(
         self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None
     ) -> Feedback:
@@ -285,6 +338,8 @@ class SqlRepository:
 
 
 def _chat(session: Session, user_id: int, chat_id: str) -> Chat:
+    if "\x00" in chat_id:  # no chat has one (PostgreSQL refuses it in a query: an error, not a miss)
+        raise NotFound(f"no chat {chat_id!r}")
     chat = session.scalar(select(Chat).where(Chat.id == chat_id, Chat.user_id == user_id))
     if chat is None:
         raise NotFound(f"no chat {chat_id!r}")
@@ -302,10 +357,11 @@ def _message(session: Session, user_id: int, chat_id: str, message_id: int) -> C
 
 
 def _reply(session: Session, user_id: int, chat_id: str, message_id: int, refusal: str) -> ChatMessage:
-    """One of the user's replies; ``refusal`` is the ``InvalidInput`` message for their own messages."""
+    """One of the user's replies; ``refusal`` is the ``Conflict`` message for their own messages (the
+    request is well formed; the message it names is not a reply)."""
     message = _message(session, user_id, chat_id, message_id)
     if message.role != "assistant":
-        raise InvalidInput(refusal)
+        raise Conflict(refusal)
     return message
 
 
@@ -338,3 +394,28 @@ def _history(session: Session, chat_id: str, position: int) -> list[ChatMessage]
         .limit(HISTORY_LIMIT)
     )
     return list(reversed(list(rows)))
+
+
+_SEARCH = {
+    "sqlite": text(
+        "SELECT m.id, m.chat_id, m.role, c.title, c.updated_at, "
+        "snippet(messages_fts, 0, :mark, :end_mark, '…', 16) AS snippet "
+        "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid JOIN chats c ON c.id = m.chat_id "
+        "WHERE messages_fts MATCH :match AND c.user_id = :user_id "
+        "ORDER BY bm25(messages_fts) LIMIT :limit"
+    ).columns(updated_at=UtcDateTime),
+    "postgresql": text(
+        "SELECT m.id, m.chat_id, m.role, c.title, c.updated_at, "
+        "ts_headline('english', m.content, q, :marks) AS snippet "
+        "FROM messages m JOIN chats c ON c.id = m.chat_id, plainto_tsquery('english', :words) AS q "
+        "WHERE to_tsvector('english', m.content) @@ q AND c.user_id = :user_id "
+        "ORDER BY ts_rank(to_tsvector('english', m.content), q) DESC LIMIT :limit"
+    ).columns(updated_at=UtcDateTime),
+}
+"""A message search per dialect: the user's messages holding every word, best first, with a snippet."""
+
+
+def _marked(title: str, words: Sequence[str]) -> str:
+    """``title`` with each word holding a searched one marked whole, as the databases mark snippets."""
+    pattern = "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+    return re.sub(f"(?i)\\w*(?:{pattern})\\w*", lambda m: f"{MARK}{m.group(0)}{END_MARK}", title)

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
@@ -21,7 +20,18 @@ from chatdash.chat import http_errors
 from chatdash.chat.web import pages, session
 from chatdash.errors import ChatdashError
 
-NOT_PAGES = ("/api", "/chats", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/static")
+NOT_PAGES = (
+    "/api",
+    "/v1",
+    "/chats",
+    "/search",
+    "/healthz",
+    "/readyz",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+    "/static",
+)
 
 
 def is_page(request: Request) -> bool:
@@ -72,7 +82,7 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     """Unknown pages (404), wrong methods, and the HX sign-in redirect; redirects stay redirects."""
     assert isinstance(exc, HTTPException)
     if not is_page(request) or exc.status_code < 400:
-        return await http_exception_handler(request, exc)
+        return await http_errors.on_http_error(request, exc)
     message = "This page does not exist." if exc.status_code == 404 else str(exc.detail)
     return error_page(request, exc.status_code, message, exc.headers)
 
@@ -80,7 +90,7 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 async def on_invalid_form(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if not is_page(request):
-        return await request_validation_exception_handler(request, exc)
+        return await http_errors.on_invalid_request(request, exc)
     fields = sorted({str(error["loc"][-1]) for error in exc.errors() if error.get("loc")})
     return error_page(request, 422, f"The form was incomplete or invalid ({', '.join(fields)}); try again.")
 

@@ -5,6 +5,12 @@ flow works as plain forms: while a reply is being written the chat page refreshe
 JavaScript the forms go through htmx (vendored under ``static/vendor``; no build step), which sends the
 ``HX-Request`` header: then the answer is the changed ``<li>`` (``templates/_message.html``) plus
 out-of-band updates, and a reply streams in token by token from the events route (htmx's SSE extension).
+
+A chat is stored with its first message: "New chat" opens the empty composer at ``/c``, whose first
+message creates the chat (with htmx the page then becomes the chat's page in place). A refused message or
+title is answered 422 with the reason beside the box, and what was typed stays in it. Opening a page while
+signed out goes to the sign-in page with ``?next=`` and back there after signing in (local paths only).
+Search, export and editing a sent message are ``chatdash.chat.web.history``'s.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -22,9 +29,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from chatdash.chat import sessions
 from chatdash.chat.deps import MessageId, ServiceDep, SettingsDep
 from chatdash.chat.ratelimit import RateLimiter
+from chatdash.chat.service import ChatService
 from chatdash.chat.web import session
+from chatdash.chat.web.listing import by_date, highlight
 from chatdash.chat.web.render import figure, markdown
 from chatdash.db.models import Chat, ChatMessage, Feedback
 from chatdash.errors import AuthError, Conflict, InvalidInput, NotFound, RateLimited
@@ -33,9 +43,12 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")  # au
 templates.env.filters["markdown"] = markdown
 templates.env.filters["from_json"] = json.loads
 templates.env.filters["figure"] = figure
+templates.env.filters["by_date"] = by_date
+templates.env.filters["highlight"] = highlight
 templates.env.tests["startingwith"] = lambda value, prefix: bool(prefix) and str(value).startswith(prefix)
 router = APIRouter(include_in_schema=False)
 DELETED = "This chat was deleted (in another tab or window) while its reply was being written"
+EMPTY = "a message cannot be empty (or only spaces): type something to send"
 
 Csrf = Annotated[str, Form()]
 
@@ -44,19 +57,32 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
+def local_path(target: str | None) -> str | None:
+    """``target`` when it is a path on this site, else None, so that ``?next=`` never sends anyone to
+    another host: no scheme or host, no ``//`` or backslash (browsers read ``/\\host`` as ``//host``),
+    no control characters (they drop tabs and newlines, which could join a ``//``)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
 def signed_in(request: Request, service: ServiceDep) -> int:
     """The signed-in user's id; a session that ended (sign-out anywhere, `chatdash users sign-out`) or
     whose account is gone is not signed in any more, whatever its cookie says."""
     user_id = session.user_id(request)
-    if user_id is not None:
-        user = service.user(user_id)
-        if user is None or user.session_version != session.version(request):
-            request.session.clear()
-            user_id = None
+    if user_id is not None and sessions.session_user(service.engine, request.session) is None:
+        request.session.clear()
+        user_id = None
     if user_id is None:  # not signed in: to the sign-in page, not an error
         if is_htmx(request):  # htmx would follow a 303 inside the page; HX-Redirect moves the whole page
             raise HTTPException(401, "sign in again to go on", headers={"HX-Redirect": "/"})
-        raise HTTPException(status_code=303, headers={"Location": "/"})
+        opened = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        come_back = request.method == "GET" and opened != "/c"  # back to the page that was opened
+        location = "/?" + urlencode({"next": opened}) if come_back else "/"
+        raise HTTPException(status_code=303, headers={"Location": location})
     return user_id
 
 
@@ -81,9 +107,13 @@ def swap_html(
     send_disabled: bool | None = None,
     retitled: Chat | None = None,
     feedback: Feedback | None = None,
+    started: Chat | None = None,
+    chats: list[Chat] | None = None,
+    count: int = 0,
 ) -> str:
     """What htmx swaps in (``_swap.html``): the messages' ``<li>``, then out-of-band the Send button
-    (``send_disabled`` True or False; None leaves it) and a first message's new chat title."""
+    (``send_disabled`` True or False; None leaves it) and a first message's new chat title; for a chat
+    ``started`` on the new-chat page, that chat's composer, tools and the chat list (``chats``, ``count``)."""
     return templates.get_template("_swap.html").render(
         csrf=session.csrf_token(request),
         chat_id=chat_id,
@@ -92,7 +122,22 @@ def swap_html(
         retitled=retitled,
         rating=feedback.rating if feedback else None,
         comment=feedback.comment if feedback else None,
+        started=started,
+        chats=chats or [],
+        count=count,
     )
+
+
+def note(request: Request, target: str, message: str, status: int = 422) -> HTMLResponse:
+    """For htmx: a refusal shown beside what it refuses (``target``), the typed text left in its box."""
+    response: HTMLResponse = templates.TemplateResponse(
+        request,
+        "_flash.html",
+        {"message": message},
+        status_code=status,
+        headers={"HX-Retarget": target, "HX-Reswap": "innerHTML"},
+    )
+    return response
 
 
 def back(url: str) -> RedirectResponse:
@@ -100,10 +145,11 @@ def back(url: str) -> RedirectResponse:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, settings: SettingsDep) -> Response:
+def home(request: Request, settings: SettingsDep, next: str | None = None) -> Response:
+    target = local_path(next)
     if session.user_id(request) is not None:
-        return back("/c")
-    return page(request, "signin.html", open_mode=settings.auth == "open", error=None)
+        return back(target or "/c")
+    return page(request, "signin.html", open_mode=settings.auth == "open", error=None, next=target)
 
 
 @router.post("/signin")
@@ -115,6 +161,7 @@ def sign_in(
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=1024)] = "",
     action: Annotated[str, Form()] = "signin",
+    next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     session.check_csrf(request, csrf)
     limiter: RateLimiter = request.app.state.signin_limiter
@@ -128,10 +175,18 @@ def sign_in(
             user = service.sign_in(username, password)
     except (InvalidInput, AuthError, Conflict, RateLimited) as exc:  # the form's own problems
         status = 429 if isinstance(exc, RateLimited) else 400
-        return page(request, "signin.html", status, open_mode=settings.auth == "open", error=str(exc))
+        return page(
+            request,
+            "signin.html",
+            status,
+            open_mode=settings.auth == "open",
+            error=str(exc),
+            username=username,  # typed again only if it was the name that was wrong
+            next=local_path(next),
+        )
     request.session.clear()  # a new session id for the new identity
     request.session.update(user_id=user.id, username=user.username, version=user.session_version)
-    return back("/c")
+    return back(local_path(next) or "/c")
 
 
 @router.post("/signout")
@@ -146,6 +201,7 @@ def sign_out(request: Request, service: ServiceDep, csrf: Csrf) -> Response:
 
 @router.get("/c", response_class=HTMLResponse)
 def chat_list(request: Request, service: ServiceDep, user_id: UserDep) -> Response:
+    """The chat list beside an empty composer: "New chat". Nothing is stored before the first message."""
     chats, count = service.chats(user_id, limit=200)
     return page(request, "chats.html", chats=chats, count=count, chat=None)
 
@@ -154,22 +210,37 @@ def chat_list(request: Request, service: ServiceDep, user_id: UserDep) -> Respon
 async def new_chat(
     request: Request, service: ServiceDep, user_id: UserDep, csrf: Csrf, content: Annotated[str, Form()] = ""
 ) -> Response:
+    """The first message of a new chat: the chat and its first turn are stored together."""
     session.check_csrf(request, csrf)
-    text = content.strip()
-    if not text:
-        return back(f"/c/{(await run_in_threadpool(service.create_chat, user_id)).id}")
     try:
+        text = content.strip()
+        if not text:
+            raise InvalidInput(EMPTY)
         reply, _ = await service.send(user_id, None, text)  # the chat and its first turn in one transaction
-    except InvalidInput as exc:  # the start page again, with the reason and the text as typed
+    except InvalidInput as exc:  # nothing stored; the reason beside the box, the text as typed
+        if is_htmx(request):
+            return note(request, "#ask-note", str(exc))
         chats, count = await run_in_threadpool(functools.partial(service.chats, user_id, limit=200))
         return page(
             request, "chats.html", 422, chats=chats, count=count, chat=None, error=str(exc), draft=content
         )
-    return back(f"/c/{reply.chat_id}")
+    if not is_htmx(request):
+        return back(f"/c/{reply.chat_id}")
+
+    def started() -> str:  # the page becomes the new chat's page, in place (the reply streams on)
+        chat = service.chat(user_id, reply.chat_id)
+        asked, _ = service.messages(user_id, chat.id, skip=reply.position - 1, limit=1)
+        chats, count = service.chats(user_id, limit=200)
+        # the reply as stored (streaming), so that its <li> follows it from the events route
+        return swap_html(request, chat.id, [*asked, reply], started=chat, chats=chats, count=count)
+
+    return HTMLResponse(await run_in_threadpool(started), headers={"HX-Push-Url": f"/c/{reply.chat_id}"})
 
 
-@router.get("/c/{chat_id}", response_class=HTMLResponse)
-def chat_page(request: Request, chat_id: str, service: ServiceDep, user_id: UserDep) -> Response:
+def show_chat(
+    request: Request, service: ChatService, user_id: int, chat_id: str, status: int = 200, **extra: Any
+) -> Response:
+    """The chat's page; ``extra`` is what a refused form post shows again (its reason, the text typed)."""
     chat = service.chat(user_id, chat_id)
     messages, _ = service.messages(user_id, chat_id)
     given = service.chat_feedback(user_id, chat_id)
@@ -177,7 +248,8 @@ def chat_page(request: Request, chat_id: str, service: ServiceDep, user_id: User
     streaming = any(m.status == "streaming" for m in messages)
     return page(
         request,
-        "chat.html",
+        "chats.html",
+        status,
         chat=chat,
         chat_id=chat.id,
         chats=chats,
@@ -185,7 +257,13 @@ def chat_page(request: Request, chat_id: str, service: ServiceDep, user_id: User
         messages=messages,
         given=given,
         streaming=streaming,
+        **extra,
     )
+
+
+@router.get("/c/{chat_id}", response_class=HTMLResponse)
+def chat_page(request: Request, chat_id: str, service: ServiceDep, user_id: UserDep) -> Response:
+    return show_chat(request, service, user_id, chat_id)
 
 
 @router.post("/c/{chat_id}/send")
@@ -195,13 +273,19 @@ async def send(
     service: ServiceDep,
     user_id: UserDep,
     csrf: Csrf,
-    content: Annotated[str, Form()],
+    content: Annotated[str, Form()] = "",
 ) -> Response:
     session.check_csrf(request, csrf)
-    text = content.strip()
-    if not text:
-        return Response(status_code=204) if is_htmx(request) else back(f"/c/{chat_id}")
-    reply, _ = await service.send(user_id, chat_id, text)
+    try:
+        text = content.strip()
+        if not text:
+            raise InvalidInput(EMPTY)
+        reply, _ = await service.send(user_id, chat_id, text)
+    except InvalidInput as exc:  # the reason beside the box, the text as typed
+        if is_htmx(request):
+            return note(request, "#ask-note", str(exc))
+        shown = functools.partial(show_chat, request, service, user_id, chat_id, 422)
+        return await run_in_threadpool(shown, error=str(exc), draft=content)
     if not is_htmx(request):
         return back(f"/c/{chat_id}#m{reply.id}")
 
@@ -230,6 +314,7 @@ async def stop(
 async def retry(
     request: Request, chat_id: str, message_id: MessageId, service: ServiceDep, user_id: UserDep, csrf: Csrf
 ) -> Response:
+    """Retry a failed or stopped reply, or Regenerate a finished one: written again, in place."""
     session.check_csrf(request, csrf)
     reply, _ = await service.retry(user_id, chat_id, message_id)
     if is_htmx(request):
@@ -263,11 +348,16 @@ def rename(
     service: ServiceDep,
     user_id: UserDep,
     csrf: Csrf,
-    title: Annotated[str, Form(max_length=200)],
+    title: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     session.check_csrf(request, csrf)
-    chat = service.rename_chat(user_id, chat_id, title)
-    if is_htmx(request):  # the new title goes out of band to <h1> and the sidebar
+    try:
+        chat = service.rename_chat(user_id, chat_id, title)
+    except InvalidInput as exc:  # beside the title box, which keeps what was typed
+        if is_htmx(request):
+            return note(request, "#rename-note", str(exc))
+        return show_chat(request, service, user_id, chat_id, 422, rename_error=str(exc), rename_draft=title)
+    if is_htmx(request):  # the new title goes out of band to <h1>, the sidebar and the tab
         return HTMLResponse(swap_html(request, chat_id, [], retitled=chat))
     return back(f"/c/{chat_id}")
 

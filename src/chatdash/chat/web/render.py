@@ -16,10 +16,19 @@ from chatdash.sales import format_figure
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
+_COPY_CODE = (
+    '<div class="code"><button type="button" class="copy" data-copy="code" title="Copy this code">'
+    "Copy</button><pre>"
+)
+
+
 def markdown(text: str) -> str:
-    return nh3.clean(
+    """Sanitized HTML; each code block comes with a Copy button (``static/chat.js``), added after
+    sanitizing: nh3's output has ``<pre>`` only where Markdown made a code block (text is escaped)."""
+    safe = nh3.clean(
         _md.render(text), url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow"
     )
+    return safe.replace("<pre>", _COPY_CODE).replace("</pre>", "</pre></div>")
 
 
 def figure(value: object, signed: bool = False) -> str:

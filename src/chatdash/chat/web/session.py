@@ -5,8 +5,10 @@ on requests that came over HTTPS (``SecureOverHttps``): behind nginx that is the
 the proxy sets, which ``chatdash serve`` believes only from ``CHATDASH_TRUSTED_PROXIES``; over plain
 HTTP, such as the embedded default at http://127.0.0.1:8000, it is not, or the browser would never send
 it back.
-The cookie holds only the user id and a CSRF token; every form carries the token and every POST checks
-it, so another site cannot post in the user's name. Sign-in attempts are rate-limited per username and
+The cookie holds only the user id, the account's session version and a CSRF token; every form carries
+the token and every POST checks it, so another site cannot post in the user's name. Its name, age and
+secret, and the check that it still signs someone in, are ``chatdash.chat.sessions``'s: the dashboard
+reads the same cookie with them. Sign-in attempts are rate-limited per username and
 per client address.
 """
 
@@ -14,28 +16,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from pathlib import Path
 
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chatdash.config import Settings
 from chatdash.errors import AuthError
 
 SIGNIN_LIMIT = "10/minute"
-COOKIE = "chatdash_session"
-
-
-def session_secret(settings: Settings) -> str:
-    """The configured secret, or (development) a random one kept under ``VAR_DIR``."""
-    if settings.session_secret is not None:
-        return settings.session_secret.get_secret_value()
-    path = Path(settings.var_dir) / "session_secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def csrf_token(request: Request) -> str:
@@ -53,12 +40,6 @@ def check_csrf(request: Request, submitted: str) -> None:
 
 def user_id(request: Request) -> int | None:
     value = request.session.get("user_id")
-    return value if isinstance(value, int) else None
-
-
-def version(request: Request) -> int | None:
-    """The user's ``session_version`` when this session signed in."""
-    value = request.session.get("version")
     return value if isinstance(value, int) else None
 
 
