@@ -152,11 +152,13 @@ class Generations:
         gen = self._running.get(message_id)
         if gen is None or gen.task is None or gen.finished:
             return False
-        gen.stopping = True
+        gen.stopping, writing = True, gen.done is None  # done: the model has finished writing it
         while not gen.ending and not gen.task.done():
             gen.task.cancel()
             await asyncio.wait({gen.task}, timeout=CANCEL_EVERY)
         await asyncio.wait({gen.task})
+        if writing and gen.status == "complete":
+            log.warning("reply %s: stopped while the model wrote it, but it ran to its end", message_id)
         return True
 
     async def shutdown(self) -> None:
