@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(262_144, ge=1024)
     """Largest request body the APIs accept, in bytes; a bigger one gets 413."""
 
+    document_max_bytes: int = Field(10_485_760, ge=1024)
+    """Largest document (Markdown, text or PDF) a user may upload to their knowledge base, in bytes."""
+
     api_max_messages: int = Field(100, ge=1)
     """Most messages one `POST /api/chat` may carry; more get 422."""
 

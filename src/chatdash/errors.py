@@ -4,12 +4,14 @@
 
     ChatdashError                  root: catch this at an edge (CLI, HTTP, page)
     ├── InvalidInput               a request a person or a client can fix (an empty title, a message too long)
+    │   └── DocumentError          a document that cannot be added (not UTF-8 text, a PDF with no text)
     ├── ConfigError                a setting has a wrong value; the message names the variable
     │   └── PipelineError          a pipeline file (or step) that cannot be loaded; names the file and step
     ├── Unavailable                a service chatdash needs does not answer (HTTP 503 + Retry-After)
     │   ├── DatabaseUnavailable    the database cannot be reached; check CHATDASH_DATABASE_URL
     │   │   └── DataApiUnavailable the split ui's data API cannot be reached or refuses its key
-    │   └── RedisUnavailable       Redis (shared rate limits) cannot be reached; check CHATDASH_REDIS_URL
+    │   ├── RedisUnavailable       Redis (shared rate limits) cannot be reached; check CHATDASH_REDIS_URL
+    │   └── MemoryStoreError       the vector store cannot be opened or reached, or holds other vectors
     ├── NotInitialized             the database has no chatdash tables yet; run `chatdash init`
     ├── DataError                  sales data that cannot be loaded
     │   └── BadRowError            one row of a file is wrong; carries the line number
@@ -24,9 +26,7 @@
     ├── NotFound                   no such chat/message/key *for this user* (another user's ids look missing)
     ├── AuthError                  missing, wrong or revoked credentials (API key, password)
     ├── Conflict                   the request clashes with what exists (a taken username)
-    ├── RateLimited                over the per-key / per-user budget; carries ``retry_after`` seconds
-    ├── MemoryStoreError           the vector store cannot be opened or reached, or holds other vectors
-    └── DocumentError              a file `chatdash docs add` cannot take (not UTF-8 text, not Markdown/text)
+    └── RateLimited                over the per-key / per-user budget; carries ``retry_after`` seconds
 
 Each message says what to check or fix. They become CLI messages, HTTP 4xx bodies or page messages
 only at those edges, which map exception *types* to statuses (never message text). Anything else, a
@@ -166,9 +166,12 @@ class RateLimited(ChatdashError):
         super().__init__(message)
 
 
-class MemoryStoreError(ChatdashError):
+class MemoryStoreError(Unavailable):
     """The vector store cannot be used: unreachable server, locked local folder, mismatched vectors."""
 
+    dependency = "the vector memory (Qdrant)"
+    setting = "CHATDASH_QDRANT_URL"
 
-class DocumentError(ChatdashError):
+
+class DocumentError(InvalidInput):
     """A knowledge-base file that cannot be added as given."""

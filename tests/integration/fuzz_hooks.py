@@ -6,6 +6,8 @@ breaks that gets the user's role and a question instead, so that schema-valid re
 the check that a valid request is accepted (``positive_data_acceptance``) stays on, and so does every
 other. Invalid bodies stay invalid: only values the schema allows are swapped for others it allows.
 
+The upload of `POST /documents` gets readable content the same way.
+
 These are case hooks (``map_case``, not ``map_body``): the coverage phase applies only those.
 """
 
@@ -53,4 +55,20 @@ def question_last(_context: schemathesis.HookContext, case: schemathesis.Case) -
         last["content"] = QUESTION
     elif parts is not None and not "".join(part["text"] for part in parts).strip():
         last["content"] = [*parts, {"type": "text", "text": QUESTION}]
+    return case
+
+
+DOCUMENT = "# Returns\n\nLamps may be returned within 45 days.\n"
+"""A string, not bytes: the case is checked against its schema again after the hook, and JSON Schema's
+``string`` (what ``format: binary`` is) takes no bytes."""
+
+
+@schemathesis.hook("map_case").apply_to(path="/documents", method="POST")
+def a_readable_file(_context: schemathesis.HookContext, case: schemathesis.Case) -> schemathesis.Case:
+    """A file's content must be UTF-8 text or a PDF with text, beyond what a schema says of bytes: in a
+    schema-valid case the generated file (any bytes) becomes a short Markdown document; invalid cases
+    stay as generated."""
+    positive = case.meta is None or case.meta.generation.mode.name == "POSITIVE"
+    if positive and isinstance(case.body, dict) and isinstance(case.body.get("file"), bytes | str):
+        case.body = {**case.body, "file": DOCUMENT}
     return case

@@ -20,7 +20,7 @@ def test_serves_headless_under_the_base_path(monkeypatch: pytest.MonkeyPatch) ->
     assert "dashboard: http://127.0.0.1:8601/dashboard/ " in result.output
     assert "http://127.0.0.1:8601/dashboard/_stcore/health" in result.output
     argv = became[0]
-    assert argv[1:5] == ["-m", "streamlit", "run", str(SERVER_PATH)]
+    assert argv[1:5] == ["-m", "chatdash.dashboard.launch", "run", str(SERVER_PATH)]
     options = dict(zip(argv[5::2], argv[6::2], strict=True))
     assert options == {
         "--server.address": "127.0.0.1",

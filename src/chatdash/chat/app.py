@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from chatdash.chat import http_errors, users
-from chatdash.chat.api import archive, chats, completions, health, v1
+from chatdash.chat.api import archive, chats, completions, health, knowledge, v1
 from chatdash.chat.api.bodylimit import BodyLimit
 from chatdash.chat.ratelimit import RateLimiter
 from chatdash.chat.repository import HttpRepository
@@ -91,12 +91,18 @@ def create_app(
         else health.default_checks(settings, service.engine, settings.db_api_url if role == "ui" else None)
     )
     http_errors.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.api_max_body_bytes,
+        upload_paths=frozenset({"/documents", "/remembered/documents"}),
+        upload_max_bytes=settings.document_max_bytes,
+    )
     app.add_middleware(v1.OpenAIErrors)
     app.include_router(health.router)
     if role in ("all", "db-api"):
         app.include_router(chats.router)
         app.include_router(archive.router)
+        app.include_router(knowledge.router)
     if role in ("all", "ui"):
         app.include_router(completions.router)
         app.include_router(v1.router)
@@ -125,7 +131,7 @@ def _add_pages(app: FastAPI, settings: Settings, rate_limit_prefix: str) -> None
     from starlette.staticfiles import StaticFiles
 
     from chatdash.chat import sessions
-    from chatdash.chat.web import error_pages, history, pages, session
+    from chatdash.chat.web import error_pages, history, pages, remembered, session
 
     app.state.signin_limiter = RateLimiter(
         session.SIGNIN_LIMIT,
@@ -145,4 +151,5 @@ def _add_pages(app: FastAPI, settings: Settings, rate_limit_prefix: str) -> None
     app.mount("/static", StaticFiles(directory=Path(pages.__file__).parent / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(history.router)  # search, export, edit: beside the chat pages
+    app.include_router(remembered.router)
     error_pages.install(app)  # HTML for page routes; the JSON handlers still answer the APIs

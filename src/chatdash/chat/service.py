@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 
 from chatdash.chat import export, keys, users
 from chatdash.chat.generation import Generation, Generations
+from chatdash.chat.knowledge import Knowledge
 from chatdash.chat.repository import (
     ChatRepository,
     SearchHit,
@@ -68,6 +69,7 @@ class ChatService:
             responder = default_responder(engine, settings)
         self.responder = responder
         self.generations = Generations(self.repository, responder, lease=lease.total_seconds())
+        self.knowledge = Knowledge(settings)  # what the chat remembers: the memory page and API
         self._starting: set[tuple[int, str | None]] = set()
 
     # -- users and keys ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """`chatdash dashboard`: serve the Streamlit sales dashboard.
 
-The process becomes `streamlit run` (``exec``), so Ctrl-C, SIGTERM from a supervisor and the exit
-status behave as Streamlit's own; there is no parent left to forward signals. Headless, no usage
+The process becomes `streamlit run` (``exec``, through ``chatdash.dashboard.launch`` so that Ctrl-C
+is a clean stop), so SIGTERM from a supervisor and the exit status behave as Streamlit's own; there
+is no parent left to forward signals. Headless, no usage
 statistics, no file watcher: a server, not a development session.
 """
 
@@ -33,7 +34,7 @@ def streamlit_command(host: str, port: int, base_path: str) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "streamlit",
+        "chatdash.dashboard.launch",  # `streamlit run`, with Ctrl-C a clean stop
         "run",
         str(SERVER_PATH),
         "--server.address",

@@ -16,7 +16,7 @@ app = typer.Typer(help="Knowledge-base documents in the vector store.", no_args_
 @app.command("add")
 @edge
 def add(
-    paths: list[Path] = typer.Argument(..., help="Markdown/text files, or folders holding them."),
+    paths: list[Path] = typer.Argument(..., help="Markdown, text or PDF files, or folders holding them."),
     owner: str = typer.Option("*", help="User id that owns the documents; * shares them with everyone."),
 ) -> None:
     """Split files into chunks, embed and store them; adding a changed file again replaces its chunks.

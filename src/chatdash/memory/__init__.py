@@ -17,8 +17,8 @@ Every call takes the owner; one user's points never appear in another's results.
 from __future__ import annotations
 
 from chatdash.config import Settings, get_settings
-from chatdash.memory.chat import ChatMemory, Recalled, Remembered
-from chatdash.memory.documents import Added, DocumentStore, Passage
+from chatdash.memory.chat import ChatMemory, Kept, Recalled, Remembered
+from chatdash.memory.documents import Added, DocumentStore, Passage, StoredDocument
 from chatdash.memory.store import EVERYONE, VectorStore, get_store
 
 __all__ = [
@@ -26,9 +26,11 @@ __all__ = [
     "Added",
     "ChatMemory",
     "DocumentStore",
+    "Kept",
     "Passage",
     "Recalled",
     "Remembered",
+    "StoredDocument",
     "VectorStore",
     "chat_memory",
     "documents",

@@ -39,6 +39,16 @@ class Recalled:
     created_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A stored message as its owner sees it in their list: ``id`` (the point's) forgets it."""
+
+    id: str
+    chat_id: str
+    text: str
+    created_at: float
+
+
 class ChatMemory:
     """The chat-memory collection of a ``VectorStore``, seen per user."""
 
@@ -97,6 +107,23 @@ class ChatMemory:
             for p in points
             if p.payload
         ]
+
+    def kept(self, owner: str) -> list[Kept]:
+        """Everything ``owner``'s chats keep in memory, newest first."""
+        kept = [
+            Kept(str(r.id), str(r.payload["chat_id"]), str(r.payload["text"]), float(r.payload["created_at"]))
+            for r in self.store.scroll("chat", owner)
+            if r.payload
+        ]
+        return sorted(kept, key=lambda k: k.created_at, reverse=True)
+
+    def forget(self, owner: str, memory_id: str) -> bool:
+        """Forget one of ``owner``'s stored messages; False when they have none with that id."""
+        this = [models.HasIdCondition(has_id=[memory_id])]
+        if not self.store.count("chat", owner, this):
+            return False
+        self.store.delete("chat", owner, this)
+        return True
 
     def count(self, owner: str, chat_id: str | None = None) -> int:
         return self.store.count("chat", owner, [field_is("chat_id", chat_id)] if chat_id else [])

@@ -1,4 +1,4 @@
-"""Knowledge-base documents: Markdown and text files, chunked, embedded and searchable.
+"""Knowledge-base documents: Markdown, text and PDF files, chunked, embedded and searchable.
 
 A document is identified by its source (the file's absolute path) and owner. Adding it again replaces
 its chunks without a gap: the new chunks overwrite the old ones position by position, then whatever is
@@ -9,10 +9,11 @@ never neither. An unchanged file (same content hash) is not embedded again.
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Literal
 
 from qdrant_client import models
@@ -23,6 +24,9 @@ from chatdash.memory.store import EVERYONE, VectorStore, field_is, point_id
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 TEXT_SUFFIXES = frozenset({".txt", ".text"})
+PDF_SUFFIXES = frozenset({".pdf"})
+SUFFIXES = MARKDOWN_SUFFIXES | TEXT_SUFFIXES | PDF_SUFFIXES
+KINDS = "Markdown (.md, .markdown), text (.txt) and PDF (.pdf)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +34,10 @@ class Added:
     source: str
     chunks: int
     status: Literal["added", "replaced", "unchanged"]
+
+    @property
+    def id(self) -> str:
+        return document_id(self.source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +52,21 @@ class Passage:
     score: float
 
 
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    """A document as its owner sees it in their list; ``id`` names it in URLs (its source may hold
+    slashes)."""
+
+    id: str
+    source: str
+    chunks: int
+    added_at: float
+
+    @property
+    def name(self) -> str:
+        return PurePath(self.source).name
+
+
 class DocumentStore:
     """The documents collection of a ``VectorStore``. Shared documents belong to ``EVERYONE``."""
 
@@ -52,9 +75,15 @@ class DocumentStore:
         self.min_score = min_score
 
     def add_file(self, path: Path, *, owner: str = EVERYONE) -> Added:
-        """Add (or replace) one Markdown or text file."""
-        text = read_document(path)
-        return self.add_text(str(path.resolve()), text, owner=owner, markdown=_is_markdown(path))
+        """Add (or replace) one Markdown, text or PDF file."""
+        return self.add_bytes(str(path.resolve()), read_bytes(path), owner=owner)
+
+    def add_bytes(self, source: str, data: bytes, *, owner: str = EVERYONE) -> Added:
+        """Add (or replace) a file's content, read by the suffix of ``source`` (an upload's name)."""
+        text = document_text(source, data)
+        if not text.strip():
+            raise DocumentError(f"{PurePath(source).name}: is empty: there is nothing in it to remember")
+        return self.add_text(source, text, owner=owner, markdown=_is_markdown(PurePath(source)))
 
     def add_paths(
         self, paths: Sequence[Path], *, owner: str = EVERYONE
@@ -69,6 +98,24 @@ class DocumentStore:
             for path, text in texts
         ]
         return added, skipped
+
+    def owned(self, owner: str) -> list[StoredDocument]:
+        """``owner``'s documents (not the shared ones, unless ``owner`` is ``EVERYONE``), newest first."""
+        found: dict[str, list[float]] = {}
+        for record in self.store.scroll("documents", owner):
+            if record.payload:
+                seen = found.setdefault(str(record.payload["source"]), [0, 0.0])
+                seen[0] += 1
+                seen[1] = max(seen[1], float(record.payload.get("added_at", 0.0)))
+        documents = [StoredDocument(document_id(s), s, int(n), at) for s, (n, at) in found.items()]
+        return sorted(documents, key=lambda d: (-d.added_at, d.source))
+
+    def remove_id(self, owner: str, id_: str) -> StoredDocument | None:
+        """Delete ``owner``'s document named ``id_`` in their list; None when they have none such."""
+        document = next((d for d in self.owned(owner) if d.id == id_), None)
+        if document is not None:
+            self.remove(document.source, owner=owner)
+        return document
 
     def add_text(self, source: str, text: str, *, owner: str = EVERYONE, markdown: bool = True) -> Added:
         """Add (or replace) the document ``source`` with ``text``."""
@@ -144,18 +191,63 @@ class DocumentStore:
         self.store.delete("documents", owner, [field_is("source", source)])
 
 
+def document_id(source: str) -> str:
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
 def read_document(path: Path) -> str:
-    """The text of a Markdown or text file; ``DocumentError`` saying why one cannot be added."""
-    if path.suffix.lower() not in MARKDOWN_SUFFIXES | TEXT_SUFFIXES:
-        raise DocumentError(f"{path}: only Markdown (.md, .markdown) and text (.txt) files can be added")
+    """The text of a Markdown, text or PDF file; ``DocumentError`` saying why one cannot be added."""
+    return document_text(str(path), read_bytes(path))
+
+
+def read_bytes(path: Path) -> bytes:
+    _check_suffix(str(path))
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DocumentError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        return path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def document_text(name: str, data: bytes) -> str:
+    """The text of file ``name`` holding ``data``: UTF-8 (a byte-order mark allowed) for Markdown and
+    text, the text layer of each page for PDF. A name without a suffix (as some upload tools send) is
+    read by its content: a PDF by its header, else as text."""
+    suffix = PurePath(name).suffix.lower()
+    if suffix:
+        _check_suffix(name)
+    if suffix in PDF_SUFFIXES or (not suffix and data.startswith(b"%PDF-")):
+        return _pdf_text(name, data)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     if "\x00" in text:
-        raise DocumentError(f"{path}: holds NUL characters, so it is not a text file")
+        raise DocumentError(f"{name}: holds NUL characters, so it is not a text file")
+    return text
+
+
+def _check_suffix(name: str) -> None:
+    if PurePath(name).suffix.lower() not in SUFFIXES:
+        raise DocumentError(f"{name}: only {KINDS} files can be added")
+
+
+def _pdf_text(name: str, data: bytes) -> str:
+    """Pages' text joined by blank lines. pypdf raises many kinds of errors on a damaged file, and
+    any of them means the same to the user: this PDF cannot be read."""
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise DocumentError(f"{name}: is protected by a password: save it without one and add it again")
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+    except DocumentError:
+        raise
+    except Exception as exc:
+        raise DocumentError(f"{name}: is not a readable PDF ({type(exc).__name__}: {exc})"[:300]) from None
+    text = "\n\n".join(page for page in pages if page).replace("\x00", "")
+    if not text.strip():
+        raise DocumentError(f"{name}: has no text layer (a scanned PDF needs text recognition first)")
     return text
 
 
@@ -168,7 +260,7 @@ def collect_documents(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
         if path.is_dir():
             root = path.resolve()
             for found in sorted(path.rglob("*")):
-                if found.suffix.lower() not in MARKDOWN_SUFFIXES | TEXT_SUFFIXES or not found.is_file():
+                if found.suffix.lower() not in SUFFIXES or not found.is_file():
                     continue
                 if found.resolve().is_relative_to(root):
                     files.append(found)
@@ -181,5 +273,5 @@ def collect_documents(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
     return files, skipped
 
 
-def _is_markdown(path: Path) -> bool:
+def _is_markdown(path: PurePath) -> bool:
     return path.suffix.lower() in MARKDOWN_SUFFIXES

@@ -25,6 +25,8 @@ NOT_PAGES = (
     "/v1",
     "/chats",
     "/search",
+    "/memory",
+    "/documents",
     "/healthz",
     "/readyz",
     "/docs",
@@ -32,9 +34,15 @@ NOT_PAGES = (
     "/openapi.json",
     "/static",
 )
+"""Where a path no route matched (a 404, a 405) is the API's: its answer is JSON."""
 
 
 def is_page(request: Request) -> bool:
+    """A request a route of the pages matched (they are left out of the OpenAPI document); for one no
+    route matched, any path outside ``NOT_PAGES``."""
+    route = request.scope.get("route")
+    if route is not None and hasattr(route, "include_in_schema"):
+        return not route.include_in_schema
     path = request.url.path
     return not any(path == prefix or path.startswith(prefix + "/") for prefix in NOT_PAGES)
 

@@ -59,3 +59,8 @@ def highlight(snippet: str) -> Markup:
         elif piece:
             html.append(f"<mark>{escape(piece)}</mark>" if inside else str(escape(piece)))
     return Markup("".join(html))
+
+
+def utc_time(moment: float) -> str:
+    """A stored Unix time as the pages show times: minutes, in UTC, said so."""
+    return f"{dt.datetime.fromtimestamp(moment, dt.UTC):%Y-%m-%d %H:%M} UTC"

@@ -34,7 +34,7 @@ from chatdash.chat.deps import MessageId, ServiceDep, SettingsDep
 from chatdash.chat.ratelimit import RateLimiter
 from chatdash.chat.service import ChatService
 from chatdash.chat.web import session
-from chatdash.chat.web.listing import by_date, highlight
+from chatdash.chat.web.listing import by_date, highlight, utc_time
 from chatdash.chat.web.render import figure, markdown
 from chatdash.db.models import Chat, ChatMessage, Feedback
 from chatdash.errors import AuthError, Conflict, InvalidInput, NotFound, RateLimited
@@ -45,6 +45,7 @@ templates.env.filters["from_json"] = json.loads
 templates.env.filters["figure"] = figure
 templates.env.filters["by_date"] = by_date
 templates.env.filters["highlight"] = highlight
+templates.env.filters["utc_time"] = utc_time
 templates.env.tests["startingwith"] = lambda value, prefix: bool(prefix) and str(value).startswith(prefix)
 router = APIRouter(include_in_schema=False)
 DELETED = "This chat was deleted (in another tab or window) while its reply was being written"
