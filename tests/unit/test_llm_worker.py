@@ -224,7 +224,7 @@ def test_a_cancel_that_lands_as_an_item_arrives_is_not_lost(worker: ModelWorker)
             task = asyncio.create_task(consume())
             await asyncio.sleep(pick.uniform(0, 0.003))
             task.cancel()
-            await asyncio.wait({task}, timeout=2)
+            await asyncio.wait({task}, timeout=10)  # a lost cancel never ends (chatter runs on): no rush
             taken.append(task.cancelled())
             if not task.done():
                 task.cancel()
