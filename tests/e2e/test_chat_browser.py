@@ -5,12 +5,11 @@ another person sees none of it; and the same basic flow with JavaScript off. On 
 (390 px) with the scripted model echoing (``CHATDASH_LLM_PROVIDER=scripted``): no sideways scrolling, the
 chat list as a menu, Enter and Shift+Enter, Copy on replies and code, refusals beside their box, the tab
 title after a rename, sign-in back to the opened chat, and dark mode; search, export, regenerate and edit
-and resend; ``/docs`` and ``/redoc`` with every request to another host blocked. Screenshots go to
-``test-artifacts/``."""
+and resend; Markdown rendered while it streams and code highlighted (light and dark); ``/docs`` and
+``/redoc`` with every request to another host blocked. Screenshots go to ``test-artifacts/``."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import random
@@ -23,7 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.e2e.processes import running, wait_healthy
@@ -101,17 +100,38 @@ def sign_up(page: Page, url: str, name: str) -> None:
     expect(page).to_have_url(url + "/c")
 
 
-# Records, while the reply is written, each new text of the streaming <li>'s body.
+# Records, while the reply is written, each new text of the streaming <li>'s body and the elements
+# it has shown (rendered Markdown: p, li, pre, the code's spans...).
 WATCH_STREAM = """() => {
   window.__marker = 1;  // gone if the page reloads
   window.__seen = [];
+  window.__tags = [];
   const list = document.getElementById("messages");
   new MutationObserver(() => {
     const body = list.querySelector('li.assistant[data-status="streaming"] .body');
     const text = body ? body.textContent : "";
     if (text && window.__seen[window.__seen.length - 1] !== text) window.__seen.push(text);
+    for (const element of body ? body.querySelectorAll("*") : []) {
+      if (!window.__tags.includes(element.localName)) window.__tags.push(element.localName);
+    }
   }).observe(list, { childList: true, subtree: true, characterData: true });
 }"""
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"\w+", text)
+
+
+def grew(seen: list[str]) -> bool:
+    """Each text the streaming body showed goes on with the words of the one before, bar its last (half
+    a token, or Markdown not yet read as such: ``*bold`` shows its star until ``*bold*`` hides it)."""
+    kept = [words(earlier)[:-1] for earlier in seen[:-1]]
+    return all(words(later)[: len(k)] == k for k, later in zip(kept, seen[1:], strict=True))
+
+
+def body_text(reply: Locator) -> str:
+    """A reply's text as the streaming watcher reads it (``textContent``), spaces collapsed."""
+    return " ".join(reply.locator(".body").evaluate("body => body.textContent").split())
 
 
 def test_sign_up_chat_reload_second_chat_and_privacy(server: str, browser: Browser) -> None:
@@ -149,9 +169,8 @@ def test_sign_up_chat_reload_second_chat_and_privacy(server: str, browser: Brows
     assert alice.evaluate("window.__marker") == 1, "the page reloaded"
     seen: list[str] = alice.evaluate("window.__seen")
     assert len(seen) >= 3, seen  # token by token, not all at once
-    assert all(
-        later.startswith(earlier) and len(later) > len(earlier) for earlier, later in itertools.pairwise(seen)
-    )
+    assert grew(seen), seen  # rendered as Markdown while written: the text grows, never starts over
+    assert " ".join(seen[-1].split()) == body_text(alice.locator(DONE)), seen  # nothing jumps at the end
     assert alice.locator("#ask textarea").input_value() == ""  # the form was reset
     expect(alice.locator("#send")).to_be_enabled()
     expect(alice.locator("h1")).to_have_text("Say hello.")  # the first message named the chat
@@ -518,4 +537,64 @@ def test_search_export_regenerate_and_edit(echo_server: str, browser: Browser) -
     expect(page.locator("section.find input[name=q]")).to_be_in_viewport()
     no_sideways_scroll(page)
     shot(page, "14-search-phone")
+    page.context.close()
+
+
+MARKDOWN_MESSAGE = "Steps:\n\n- first\n- second\n\n```python\ndef greet(name):\n    return 'hi ' + name\n```"
+CODE = "def greet(name):\n    return 'hi ' + name\n"
+KEYWORD_COLOURS = {"light": "rgb(0, 128, 0)", "dark": "rgb(255, 123, 114)"}  # Pygments' default, github-dark
+
+
+def test_markdown_streams_rendered_and_code_is_highlighted_with_a_copy_button(
+    echo_server: str, browser: Browser
+) -> None:
+    """A reply used to stream as plain text and turn into Markdown only once written, so it jumped at
+    the end: now it shows rendered as it grows (the page's SSE events carry the sanitized HTML of the
+    text so far), and fenced code is highlighted (Pygments' classes, coloured for light and dark)."""
+    for scheme in ("light", "dark"):
+        context = browser.new_context(color_scheme=scheme)
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=echo_server)
+        page = context.new_page()
+        sign_up(page, echo_server, f"ivan-{scheme}")
+        page.evaluate(WATCH_STREAM)
+        send(page, MARKDOWN_MESSAGE)
+        assert page.evaluate("window.__marker") == 1, "the page reloaded"
+        tags: list[str] = page.evaluate("window.__tags")
+        assert {"ul", "li", "pre", "code", "span"} <= set(tags), tags  # rendered while streaming
+        seen: list[str] = page.evaluate("window.__seen")
+        reply = page.locator(DONE)
+        assert seen and grew(seen) and " ".join(seen[-1].split()) == body_text(reply), seen
+        expect(reply.locator(".body > ul > li")).to_have_text(["first", "second"])
+        code = reply.locator(".code pre code.highlight")
+        expect(code).to_have_text(CODE)
+        expect(code.locator("span.k").first).to_have_text("def")
+        expect(code.locator("span.nf")).to_have_text("greet")
+        expect(code.locator("span.k").first).to_have_css("color", KEYWORD_COLOURS[scheme])
+
+        copy = reply.locator("button.copy[data-copy='code']")
+        copy.click()
+        expect(copy).to_have_text("Copied")
+        assert page.evaluate("navigator.clipboard.readText()") == CODE
+        reply.locator("button.copy[data-copy='reply']").click()
+        assert page.evaluate("navigator.clipboard.readText()") == "You said: " + MARKDOWN_MESSAGE
+        shot(page, f"15-markdown-code-{scheme}")
+
+        # what the page's events route sends for it: the rendered text, then the final <li>
+        chat_id, reply_id = page.url.rsplit("/", 1)[1], reply.get_attribute("data-id")
+        text = page.request.get(f"{echo_server}/c/{chat_id}/m/{reply_id}/events").text()
+        assert "event: text" in text and '<code class="highlight"><span class="k">def</span>' in text
+        assert "event: delta" not in text
+        context.close()
+
+    # without JavaScript: the same rendered reply, by a plain form post (copying needs the script)
+    page = browser.new_context(java_script_enabled=False).new_page()
+    sign_up(page, echo_server, "judy")
+    page.fill('textarea[name="content"]', MARKDOWN_MESSAGE)
+    page.click("text=Send")
+    reply = page.locator(DONE)
+    expect(reply.locator(".code pre code.highlight span.nf")).to_have_text("greet")
+    expect(reply.locator(".body > ul > li")).to_have_count(2)
+    expect(reply.locator("button.copy")).to_have_count(2)
+    expect(reply.locator("button.copy").first).to_be_hidden()
+    shot(page, "15b-markdown-code-no-javascript")
     page.context.close()

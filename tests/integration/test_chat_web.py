@@ -9,7 +9,6 @@ resend."""
 from __future__ import annotations
 
 import fnmatch
-import html
 import re
 import time
 import tomllib
@@ -19,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from chatdash.chat import users
+from chatdash.chat.web.render import markdown
 from chatdash.errors import ModelUnavailable
 from chatdash.llm import Message
 from chatdash.llm.providers.scripted import ScriptedProvider
@@ -166,7 +166,7 @@ def test_sign_in_attempts_are_rate_limited(database: Database) -> None:
         assert "rate limit" in a.client.post("/signin", data=form).text
 
 
-def test_htmx_send_appends_the_turn_and_the_reply_streams_as_escaped_text(database: Database) -> None:
+def test_htmx_send_appends_the_turn_and_the_reply_streams_as_sanitized_markdown(database: Database) -> None:
     model = ScriptedProvider([EVIL, "Second answer."], delay_s=0.02)  # word by word, as a model writes
     with api(database, provider=model, session_secret="s" * 40) as a:
         client = a.client
@@ -184,7 +184,7 @@ def test_htmx_send_appends_the_turn_and_the_reply_streams_as_escaped_text(databa
         reply_id = int(re.findall(r'data-id="(\d+)"', reply)[0])
         assert f'sse-connect="/c/{chat_id}/m/{reply_id}/events"' in reply and 'sse-close="done"' in reply
         assert 'hx-ext="sse"' in reply and 'data-status="streaming"' in reply
-        assert 'sse-swap="delta" hx-swap="beforeend"' in sent.text
+        assert 'sse-swap="text" hx-swap="innerHTML"' in sent.text
         assert 'sse-swap="done" hx-target="closest li" hx-swap="outerHTML"' in sent.text
         assert '<button id="send" disabled hx-swap-oob="true">Send</button>' in sent.text
         # the first message names the chat: the heading and the sidebar entry change out of band
@@ -195,9 +195,10 @@ def test_htmx_send_appends_the_turn_and_the_reply_streams_as_escaped_text(databa
         assert answer.headers["content-type"].startswith("text/event-stream")
         assert answer.headers["x-accel-buffering"] == "no"
         events = sse(answer.text)
-        deltas = [data for name, data in events if name == "delta"]
-        assert len(deltas) >= 3 and "".join(deltas) == html.escape(EVIL, quote=False)
-        assert all("<" not in delta for delta in deltas)  # text, never markup
+        texts = [data for name, data in events if name == "text"]  # the whole text so far, rendered
+        assert len(texts) >= 2 and texts[-1] == markdown(EVIL), texts  # rendered as it grows, to its end
+        for text in texts:  # sanitized as the finished reply is
+            assert "<script" not in text and "<img" not in text and 'href="javascript' not in text
         name, done = events[-1]
         assert name == "done" and [n for n, _ in events].count("done") == 1
         assert items(done) == [
@@ -205,6 +206,7 @@ def test_htmx_send_appends_the_turn_and_the_reply_streams_as_escaped_text(databa
             'data-status="complete">'
         ]
         assert "<strong>bold</strong>" in done and "&lt;script&gt;alert(1)&lt;/script&gt;" in done
+        assert f'<div class="body">{texts[-1]}</div>' in done  # nothing jumps at the end
         assert "<script" not in done and "<img" not in done and 'href="javascript' not in done
         assert not re.search(r"<[^>]*\bonerror", done)  # no tag carries the handler
         assert ">Good</button>" in done and ">Bad</button>" in done and "sse-connect" not in done
@@ -299,7 +301,7 @@ def test_htmx_stop_keeps_the_text_and_conflicts_show_a_note(database: Database) 
         assert 'data-status="stopped"' in page and kept.group(1) in page
         # the events route of a stopped reply: its text, then the final <li>
         events = sse(client.get(f"/c/{chat_id}/m/{reply_id}/events").text)
-        assert [name for name, _ in events] == ["delta", "done"] and 'data-status="stopped"' in events[1][1]
+        assert [name for name, _ in events] == ["text", "done"] and 'data-status="stopped"' in events[1][1]
 
 
 def test_htmx_retry_streams_again(database: Database) -> None:

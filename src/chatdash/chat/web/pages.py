@@ -16,7 +16,6 @@ Search, export and editing a sent message are ``chatdash.chat.web.history``'s.
 from __future__ import annotations
 
 import functools
-import html
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -35,7 +34,7 @@ from chatdash.chat.ratelimit import RateLimiter
 from chatdash.chat.service import ChatService
 from chatdash.chat.web import session
 from chatdash.chat.web.listing import by_date, highlight, utc_time
-from chatdash.chat.web.render import figure, markdown
+from chatdash.chat.web.render import figure, markdown, markdown_so_far
 from chatdash.db.models import Chat, ChatMessage, Feedback
 from chatdash.errors import AuthError, Conflict, InvalidInput, NotFound, RateLimited
 
@@ -372,21 +371,27 @@ async def delete(
     return back("/c")
 
 
+RENDER_EVERY = 0.1
+"""Seconds at least between two renderings of a streaming reply sent to its page."""
+
+
 @router.get("/c/{chat_id}/m/{message_id}/events")
 async def events(
     request: Request, chat_id: str, message_id: MessageId, service: ServiceDep, user_id: UserDep
 ) -> EventSourceResponse:
-    """The reply for htmx's SSE extension: ``delta`` events carry HTML-escaped text (the text so far,
-    then new text) for the streaming ``.body``; ``done`` carries the final ``<li>`` (sanitized Markdown,
-    controls) that replaces it, and re-enables the Send button out of band. Pings keep proxies from
-    closing a quiet stream; ``X-Accel-Buffering: no`` (sse_starlette sets it; a test checks) keeps nginx
-    from holding the tokens back."""
+    """The reply for htmx's SSE extension: ``text`` events carry the whole text so far as sanitized
+    Markdown (``render.markdown``, as the finished reply shows it, so nothing jumps at the end), which
+    replaces the streaming ``.body``'s content, at most ``RENDER_EVERY`` apart and always the last
+    state; ``done`` carries the final ``<li>`` (the same body, controls) that replaces it, and re-enables
+    the Send button out of band. Pings keep proxies from closing a quiet stream; ``X-Accel-Buffering:
+    no`` (sse_starlette sets it; a test checks) keeps nginx from holding the tokens back."""
     await run_in_threadpool(service.message, user_id, chat_id, message_id)  # ownership, before the stream
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         try:
-            async for delta in service.follow(user_id, chat_id, message_id):
-                yield ServerSentEvent(html.escape(delta, quote=False), event="delta")
+            deltas = service.follow(user_id, chat_id, message_id)
+            async for rendered in markdown_so_far(deltas, every=RENDER_EVERY):
+                yield ServerSentEvent(rendered, event="text")
             final = await run_in_threadpool(service.message, user_id, chat_id, message_id)
         except NotFound:  # deleted (in another tab) while this page followed the reply
             gone = f'<li id="m{message_id}" class="message assistant stopped"><p class="error">{DELETED}.</p>'
