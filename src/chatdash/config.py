@@ -139,6 +139,10 @@ class Settings(BaseSettings):
     """Where the dashboard sends a visitor to sign in, in `password` mode: the chat's sign-in page (behind
     nginx: `/`). The browser shares the chat's session cookie with the dashboard on the same host name."""
 
+    prompt_cache_seconds: float = Field(5.0, ge=0.0)
+    """How long a process reuses a prompt it read from the registry (`name@label`) before reading it again:
+    a promotion reaches every replica within this time, and the same process at once. 0 reads every time."""
+
     worker_threads: int = Field(8, ge=1, le=15)
     """Threads per app process for blocking calls (database, data API, Redis); more wait for the GIL."""
 

@@ -4,7 +4,9 @@
 
     ChatdashError                  root: catch this at an edge (CLI, HTTP, page)
     ├── InvalidInput               a request a person or a client can fix (an empty title, a message too long)
-    │   └── DocumentError          a document that cannot be added (not UTF-8 text, a PDF with no text)
+    │   ├── DocumentError          a document that cannot be added (not UTF-8 text, a PDF with no text)
+    │   └── PromptError            a prompt that cannot be stored or rendered: a template that does not
+    │                              compile, a missing variable (named), an attribute the sandbox refuses
     ├── ConfigError                a setting has a wrong value; the message names the variable
     │   └── PipelineError          a pipeline file (or step) that cannot be loaded; names the file and step
     ├── Unavailable                a service chatdash needs does not answer (HTTP 503 + Retry-After)
@@ -24,6 +26,7 @@
     │   ├── PromptTooLong          the system prompt and newest message alone exceed the context window
     │   └── InvalidStructuredOutput  replies that never matched the schema, after every attempt
     ├── NotFound                   no such chat/message/key *for this user* (another user's ids look missing)
+    │   └── PromptNotFound         no such prompt, version or label in the registry; names what there is
     ├── AuthError                  missing, wrong or revoked credentials (API key, password)
     ├── Conflict                   the request clashes with what exists (a taken username)
     └── RateLimited                over the per-key / per-user budget; carries ``retry_after`` seconds
@@ -175,3 +178,17 @@ class MemoryStoreError(Unavailable):
 
 class DocumentError(InvalidInput):
     """A knowledge-base file that cannot be added as given."""
+
+
+class PromptError(InvalidInput):
+    """A prompt that cannot be stored or rendered: its template does not compile, a variable it needs is
+    missing (the message names it), or it reaches for something the sandbox refuses."""
+
+
+class PromptNotFound(NotFound):
+    """No prompt of that name, or it has no such version or label; the message says what exists.
+    ``prompt_exists`` is False when the name itself is unknown (a shipped prompt not pushed yet)."""
+
+    def __init__(self, message: str, *, prompt_exists: bool = True) -> None:
+        self.prompt_exists = prompt_exists
+        super().__init__(message)

@@ -60,4 +60,4 @@ def test_a_reply_from_the_real_bundled_model(database: Database, tmp_path: Path)
         assert stored["data"][1]["content"] == text and stored["data"][1]["status"] == "complete"
         ready = client.get("/readyz")
         assert ready.status_code == 200, ready.text
-        assert set(ready.json()["checks"]) == {"database", "llm", "vector_store"}
+        assert set(ready.json()["checks"]) == {"database", "llm", "vector_store", "prompts"}

@@ -137,6 +137,36 @@ PUBLIC_API: dict[str, set[str]] = {
         "step_types",
         "unregister_step",
     },
+    "prompts": {
+        "LATEST",
+        "PRODUCTION",
+        "PromptContent",
+        "PromptError",
+        "PromptHealth",
+        "PromptInfo",
+        "PromptMessage",
+        "PromptNotFound",
+        "PromptRef",
+        "PromptVersion",
+        "Pushed",
+        "Resolver",
+        "StaleNotice",
+        "compile_template",
+        "diff_versions",
+        "get_prompt",
+        "install_shipped",
+        "list_prompts",
+        "parse_ref",
+        "promote",
+        "prompt_health",
+        "prompt_versions",
+        "push_prompt",
+        "read_prompt_file",
+        "render_template",
+        "resolver_for",
+        "shipped_prompts",
+        "shipped_version",
+    },
     # chat/ is being restructured: this set follows its new __init__.py when that lands.
     "chat": {
         "ChatRepository",
@@ -196,7 +226,7 @@ FORBIDDEN: list[tuple[str, str]] = [
     ("chatdash.chat.api", "chatdash.chat.web"),
     *[
         (f"chatdash.{low}", f"chatdash.{high}")
-        for low in ("sales", "llm", "memory")
+        for low in ("sales", "llm", "memory", "prompts")
         for high in ("pipeline", "chat", "dashboard", "cli")
     ],
     *[("chatdash.pipeline", f"chatdash.{high}") for high in ("chat", "dashboard", "cli")],

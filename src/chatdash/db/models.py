@@ -291,3 +291,56 @@ class Feedback(Base):
         UniqueConstraint("message_id", "user_id", name="uq_feedback_message_user"),
         CheckConstraint("rating IN (-1, 1)", name="ck_feedback_rating"),
     )
+
+
+# -- the prompt registry (chatdash.prompts) -------------------------------------------------------
+# A prompt is a name; each push of changed content adds a numbered version, never edited afterwards;
+# labels (``production``, ``staging``, ``latest`` ...) each point at one version of their prompt.
+
+
+class Prompt(Base):
+    """A named prompt; its content lives in its versions."""
+
+    __tablename__ = "prompts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+
+
+class PromptVersion(Base):
+    """One immutable version: template ``text`` or ``messages`` (JSON list of role/content templates),
+    the ``variables`` it declares (JSON list), model ``params`` (JSON object) and the SHA-256 of all
+    four, which makes a push of unchanged content a no-op."""
+
+    __tablename__ = "prompt_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prompt_id: Mapped[int] = mapped_column(ForeignKey("prompts.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text)
+    messages: Mapped[str | None] = mapped_column(Text)
+    variables: Mapped[str] = mapped_column(Text)
+    params: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+
+    __table_args__ = (
+        UniqueConstraint("prompt_id", "version", name="uq_prompt_versions_version"),
+        UniqueConstraint("prompt_id", "content_hash", name="uq_prompt_versions_hash"),
+        CheckConstraint("version >= 1", name="ck_prompt_versions_version"),
+        CheckConstraint("(text IS NULL) <> (messages IS NULL)", name="ck_prompt_versions_content"),
+    )
+
+
+class PromptLabel(Base):
+    """A label of a prompt pointing at one of its versions; ``latest`` is moved by every new version."""
+
+    __tablename__ = "prompt_labels"
+
+    prompt_id: Mapped[int] = mapped_column(ForeignKey("prompts.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(64))
+    version_id: Mapped[int] = mapped_column(ForeignKey("prompt_versions.id", ondelete="CASCADE"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+
+    __table_args__ = (PrimaryKeyConstraint("prompt_id", "label", name="pk_prompt_labels"),)

@@ -4,7 +4,14 @@ store and, for a split ui, the data API do).
 Readiness checks are cheap and never load a model: the database runs ``SELECT 1``; an LM server must
 answer ``GET /models``, the embedded model's GGUF must exist; a Qdrant server must answer ``/readyz``,
 local mode needs its folder to be creatable. Each check reports ok or the reason, and any failure
-makes the answer 503 so a load balancer takes the replica out.
+makes the answer 503 so a load balancer takes the replica out. A check may also return a note: it is
+reported in place of "ok" and does not fail readiness.
+
+``prompts`` reports the registry prompts this process serves stale (the database could not be read,
+so the last version read is used: "serving stale version 2 of chat-system (chat-system@production)
+since ..."): the replica still answers with a known-good prompt, and taking it out would not bring the
+database back, so this is a note, not a failure. It fails only for a prompt this process could never
+read, whose replies fail.
 """
 
 from __future__ import annotations
@@ -21,11 +28,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, text
 
 from chatdash.config import Settings
+from chatdash.prompts import prompt_health
 
 router = APIRouter(tags=["health"])
 
-Check = Callable[[], Awaitable[None]]
-"""Raises (with a message saying what is wrong) when a dependency is not ready."""
+Check = Callable[[], Awaitable[str | None]]
+"""Raises (with a message saying what is wrong) when a dependency is not ready; may return a note that
+is worth reporting but leaves it ready."""
 
 
 class Readiness(BaseModel):
@@ -47,18 +56,23 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     checks: dict[str, Check] = request.app.state.ready_checks
     results: dict[str, str] = {}
+    failing: list[str] = []
     for name, check in checks.items():
         try:
-            await asyncio.wait_for(check(), timeout=5)
-            results[name] = "ok"
+            note: str | None = await asyncio.wait_for(_awaited(check), timeout=5)
+            results[name] = note or "ok"
         except Exception as exc:  # a readiness probe reports every failure, it never raises
             results[name] = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    failing = [name for name, value in results.items() if value != "ok"]
+            failing.append(name)
     if not failing:
         return JSONResponse(Readiness(status="ok", checks=results).model_dump(exclude_none=True))
     detail = f"not ready: {', '.join(failing)} (see checks)"
     body = Readiness(status="unavailable", checks=results, detail=detail)
     return JSONResponse(body.model_dump(exclude_none=True), 503)
+
+
+async def _awaited(check: Check) -> str | None:
+    return await check()
 
 
 def default_checks(
@@ -73,7 +87,16 @@ def default_checks(
         checks["redis"] = lambda: _check_redis(settings.redis_url or "")
     checks["llm"] = lambda: _check_llm(settings)
     checks["vector_store"] = lambda: _check_vectors(settings)
+    if engine is not None:
+        checks["prompts"] = lambda: _check_prompts(engine)
     return checks
+
+
+async def _check_prompts(engine: Engine) -> str | None:
+    health = prompt_health(engine)
+    if health.unreadable:
+        raise RuntimeError(f"never read, the database cannot be read: {', '.join(health.unreadable)}")
+    return "; ".join(str(notice) for notice in health.stale) or None
 
 
 def _select_one(engine: Engine) -> None:

@@ -12,7 +12,8 @@ date that cannot be read whole) sets ``state.declined`` instead. Not a sales que
 With ``model_fallback = true`` a message the rules do not read as a sales question is given to the
 model with a JSON schema; its proposal is used only when it validates and names nothing outside the
 data's vocabulary. Rules always come first: the embedded 135M model fills schemas with wrong values,
-so the fallback is for capable models behind ``CHATDASH_LLM_BASE_URL``.
+so the fallback is for capable models behind ``CHATDASH_LLM_BASE_URL``. What the model is told is
+the registry prompt ``sales-query-fallback@production`` (option ``prompt``), given the vocabulary.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ import weakref
 from typing import Any, Literal
 
 import anyio.to_thread
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Engine
 
 from chatdash.errors import ModelError, QueryError
 from chatdash.llm import Message
 from chatdash.pipeline.context import RunContext, State
+from chatdash.pipeline.prompting import checked_ref, resolve_prompt
 from chatdash.pipeline.registry import Step, StepOptions
 from chatdash.sales import QuerySpec, Vocabulary, answer, load_vocabulary, read_conversation
 
@@ -40,6 +42,14 @@ class SalesQueryOptions(StepOptions):
     """Ask the model (JSON-schema output) when the rules find no sales question."""
     context_messages: int = Field(10, ge=0, le=100)
     """Earlier user messages of the chat read for a follow-up's context."""
+    prompt: str = "sales-query-fallback@production"
+    """The registry prompt of the model fallback (variables: ``categories``, ``products``, ``first``,
+    ``last``)."""
+
+    @field_validator("prompt")
+    @classmethod
+    def _reference(cls, value: str) -> str:
+        return checked_ref(value) or value
 
 
 class Proposal(BaseModel):
@@ -109,12 +119,15 @@ class SalesQueryStep(Step):
         self, ctx: RunContext, vocabulary: Vocabulary, span: dict[str, Any]
     ) -> QuerySpec | None:
         span["read_by"] = "model"
-        dates = f"from {vocabulary.first} to {vocabulary.last}" if vocabulary.first else "none yet"
-        system = (
-            "Decide whether the user's message asks for figures from the company's sales data and, if it "
-            "does, describe the query. Categories: "
-            f"{', '.join(vocabulary.categories)}. Products: {', '.join(vocabulary.products)}. "
-            f"Orders exist {dates}; relative dates count from the last one. Use only these names."
+        assert isinstance(self.options, SalesQueryOptions)
+        prompt = await resolve_prompt(ctx, self.options.prompt, span)
+        system = prompt.render(
+            {
+                "categories": list(vocabulary.categories),
+                "products": list(vocabulary.products),
+                "first": vocabulary.first,
+                "last": vocabulary.last,
+            }
         )
         messages = [Message.system(system), Message.user(ctx.message)]
         try:

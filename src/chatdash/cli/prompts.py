@@ -1,0 +1,110 @@
+"""`chatdash prompts list|show|push|promote|diff`: the prompt registry from the shell.
+
+A push of unchanged content makes no new version (it says which version already holds it); a
+promotion points a label at a version, and running apps pick it up within
+``CHATDASH_PROMPT_CACHE_SECONDS``, without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from chatdash.cli.common import console, edge, engine
+from chatdash.prompts import (
+    PromptNotFound,
+    diff_versions,
+    get_prompt,
+    list_prompts,
+    promote,
+    push_prompt,
+    read_prompt_file,
+)
+
+app = typer.Typer(help="The prompt registry: versions and labels.", no_args_is_help=True)
+
+
+@app.command("list")
+@edge
+def list_() -> None:
+    """Every prompt: its versions and where each label points."""
+    table = Table("name", "versions", "labels", "updated")
+    for info in list_prompts(engine()):
+        labels = ", ".join(f"{label} → v{version}" for label, version in sorted(info.labels.items()))
+        table.add_row(info.name, str(info.versions), labels, f"{info.updated_at:%Y-%m-%d %H:%M}")
+    console.print(table)
+
+
+@app.command("show")
+@edge
+def show(
+    ref: str = typer.Argument(..., help="NAME, NAME@LABEL or NAME@VERSION (NAME: production, else latest)."),
+) -> None:
+    """One version: its labels, variables, parameters and text."""
+    version = get_prompt(engine(), ref)
+    created = f"{version.created_at:%Y-%m-%d %H:%M:%S}" if version.created_at else "?"
+    table = Table.grid(padding=(0, 2))
+    table.add_row("prompt", f"{version.name} v{version.version}")
+    table.add_row("labels", ", ".join(version.labels) or "none")
+    table.add_row("created", created)
+    table.add_row("variables", ", ".join(version.variables) or "none")
+    table.add_row("params", json.dumps(dict(version.params), sort_keys=True) if version.params else "none")
+    table.add_row("hash", version.content_hash[:12])
+    console.print(table, highlight=False)
+    console.rule(style="dim")
+    print(version.document)
+
+
+@app.command("push")
+@edge
+def push(
+    file: Path = typer.Argument(
+        ..., help="A prompt file (.toml: name, text or messages, variables, params)."
+    ),
+    label: str | None = typer.Option(None, help="Also point this label (e.g. staging) at the version."),
+) -> None:
+    """Store a prompt file as a new version; unchanged content makes none."""
+    pushed = push_prompt(engine(), read_prompt_file(file), label=label)
+    version = pushed.version
+    if pushed.created:
+        moved = f" ({', '.join(pushed.labelled)})" if pushed.labelled else ""
+        console.print(f"pushed {version.name} v{version.version}{moved}", highlight=False)
+    else:
+        moved = f"; {', '.join(pushed.labelled)} → v{version.version}" if pushed.labelled else ""
+        console.print(f"{version.name}: unchanged, the same as v{version.version}{moved}", highlight=False)
+
+
+@app.command("promote")
+@edge
+def promote_(
+    name: str = typer.Argument(..., help="The prompt's name."),
+    version: int = typer.Argument(..., min=1, help="The version the label should point at."),
+    label: str = typer.Argument(..., help="The label, e.g. production or staging."),
+) -> None:
+    """Point a label at a version; running apps use it within CHATDASH_PROMPT_CACHE_SECONDS."""
+    db = engine()
+    try:
+        before: int | None = get_prompt(db, f"{name}@{label}").version
+    except PromptNotFound:
+        before = None
+    promoted = promote(db, name, version, label)
+    was = f" (was v{before})" if before is not None and before != version else ""
+    console.print(f"{promoted.name}: {label} → v{promoted.version}{was}", highlight=False)
+
+
+@app.command("diff")
+@edge
+def diff(
+    name: str = typer.Argument(..., help="The prompt's name."),
+    old: int = typer.Argument(..., min=1, help="The older version."),
+    new: int = typer.Argument(..., min=1, help="The newer version."),
+) -> None:
+    """A unified diff of two versions' text."""
+    text = diff_versions(engine(), name, old, new)
+    if not text:
+        console.print(f"{name}: v{old} and v{new} have the same text", highlight=False)
+        return
+    print(text, end="")
