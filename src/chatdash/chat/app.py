@@ -131,7 +131,7 @@ def _add_pages(app: FastAPI, settings: Settings, rate_limit_prefix: str) -> None
     from starlette.staticfiles import StaticFiles
 
     from chatdash.chat import sessions
-    from chatdash.chat.web import error_pages, history, pages, remembered, session
+    from chatdash.chat.web import error_pages, history, pages, prompts_admin, remembered, session
 
     app.state.signin_limiter = RateLimiter(
         session.SIGNIN_LIMIT,
@@ -152,4 +152,5 @@ def _add_pages(app: FastAPI, settings: Settings, rate_limit_prefix: str) -> None
     app.include_router(pages.router)
     app.include_router(history.router)  # search, export, edit: beside the chat pages
     app.include_router(remembered.router)
+    app.include_router(prompts_admin.router)
     error_pages.install(app)  # HTML for page routes; the JSON handlers still answer the APIs

@@ -92,7 +92,11 @@ UserDep = Annotated[int, Depends(signed_in)]
 def page(
     request: Request, name: str, status: int = 200, headers: dict[str, str] | None = None, **context: Any
 ) -> HTMLResponse:
-    context.update(csrf=session.csrf_token(request), user=request.session.get("username"))
+    context.update(
+        csrf=session.csrf_token(request),
+        user=request.session.get("username"),
+        admin=request.session.get("admin") is True,  # only shows the link: the admin pages check again
+    )
     response: HTMLResponse = templates.TemplateResponse(
         request, name, context, status_code=status, headers=headers
     )
@@ -185,7 +189,9 @@ def sign_in(
             next=local_path(next),
         )
     request.session.clear()  # a new session id for the new identity
-    request.session.update(user_id=user.id, username=user.username, version=user.session_version)
+    request.session.update(
+        user_id=user.id, username=user.username, version=user.session_version, admin=user.is_admin
+    )
     return back(local_path(next) or "/c")
 
 
