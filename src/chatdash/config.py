@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(262_144, ge=1024)
     """Largest request body the APIs accept, in bytes; a bigger one gets 413."""
 
+    feedback_kind: Literal["thumbs", "stars", "scale"] = "thumbs"
+    """How the web pages ask for a reply's rating: thumbs up/down, 1-5 stars, or a 0-1 scale (each stored as
+    a score in [0, 1]; the APIs take any kind)."""
+
     document_max_bytes: int = Field(10_485_760, ge=1024)
     """Largest document (Markdown, text or PDF) a user may upload to their knowledge base, in bytes."""
 

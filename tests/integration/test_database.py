@@ -24,9 +24,9 @@ def test_migrations_and_models_do_not_drift(database: Database) -> None:
         }
         context = MigrationContext.configure(conn, opts={"compare_type": True, **searched})
         assert compare_metadata(context, Base.metadata) == []
-    assert current_revision(database.engine) == "0007_prompts"
+    assert current_revision(database.engine) == "0008_feedback_scores"
     upgrade(database.engine)  # running it again is harmless
-    assert current_revision(database.engine) == "0007_prompts"
+    assert current_revision(database.engine) == "0008_feedback_scores"
 
 
 def test_sqlite_connections_use_wal_and_foreign_keys(database: Database) -> None:

@@ -133,6 +133,7 @@ def _add_pages(app: FastAPI, settings: Settings, rate_limit_prefix: str) -> None
     from chatdash.chat import sessions
     from chatdash.chat.web import error_pages, history, pages, prompts_admin, remembered, session
 
+    app.state.feedback_kind = settings.feedback_kind
     app.state.signin_limiter = RateLimiter(
         session.SIGNIN_LIMIT,
         settings.redis_url,

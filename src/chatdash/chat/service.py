@@ -193,10 +193,18 @@ class ChatService:
         return self.repository.update_reply(user_id, chat_id, message_id, changes)
 
     def feedback(
-        self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None = None
+        self,
+        user_id: int,
+        chat_id: str,
+        message_id: int,
+        value: float,
+        comment: str | None = None,
+        kind: str = "thumbs",
     ) -> Feedback:
+        """Rate a reply: thumbs (-1 or 1), stars (1 to 5) or a scale (0 to 1), stored with its score in
+        [0, 1]; a second rating by the same user replaces the first."""
         return self.repository.set_feedback(
-            user_id, chat_id, message_id, check_rating(rating), clean_comment(comment)
+            user_id, chat_id, message_id, check_rating(kind, value), clean_comment(comment)
         )
 
     def chat_feedback(self, user_id: int, chat_id: str) -> dict[int, Feedback]:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -276,20 +277,29 @@ class ApiKey(Base):
 
 
 class Feedback(Base):
-    """A user's thumbs up (+1) or down (-1) on one reply, with an optional comment; one per user and reply."""
+    """A user's rating of one reply, with an optional comment; one per user and reply. ``kind`` is what
+    the page or client offered: thumbs (``rating`` -1 or 1), stars (``rating`` 1 to 5) or a scale (no
+    ``rating``); ``score`` is every kind's value in [0, 1], what the quality figures average."""
 
     __tablename__ = "feedback"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    rating: Mapped[int] = mapped_column(SmallInteger)
+    kind: Mapped[str] = mapped_column(String(8), default="thumbs", server_default="thumbs")
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    score: Mapped[float] = mapped_column(Float)
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
 
     __table_args__ = (
         UniqueConstraint("message_id", "user_id", name="uq_feedback_message_user"),
-        CheckConstraint("rating IN (-1, 1)", name="ck_feedback_rating"),
+        CheckConstraint(
+            "(kind = 'thumbs' AND rating IN (-1, 1)) OR (kind = 'stars' AND rating BETWEEN 1 AND 5) "
+            "OR (kind = 'scale' AND rating IS NULL)",
+            name="ck_feedback_kind",
+        ),
+        CheckConstraint("score >= 0 AND score <= 1", name="ck_feedback_score"),
     )
 
 

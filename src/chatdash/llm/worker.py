@@ -97,6 +97,8 @@ class ModelWorker:
         with self._lock:
             if self._closed:
                 raise ModelUnavailable(f"the {self.name} model is shutting down; retry on another replica")
+            if any(waiting.cancelled for waiting in self._pending):  # left before their turn: no place kept
+                self._pending = deque(waiting for waiting in self._pending if not waiting.cancelled)
             if len(self._pending) >= self.queue_size and (self._running or self._pending):
                 self._rejected += 1
                 retry_after = self._retry_after()

@@ -241,6 +241,8 @@ def list_feedback(chat_id: str, service: ServiceDep, user_id: UserIdDep) -> list
 def give_feedback(
     chat_id: str, message_id: MessageId, body: FeedbackCreate, service: ServiceDep, user_id: UserIdDep
 ) -> FeedbackPublic:
-    """Thumbs up (1) or down (-1) on a reply, with an optional comment; giving it again replaces it."""
-    feedback = service.feedback(user_id, chat_id, message_id, body.rating, body.comment)
+    """Rate a reply, with an optional comment: `{"rating": 1|-1}` (thumbs), `{"stars": 1..5}` or
+    `{"scale": 0..1}`; each is stored with its score in [0, 1]. Rating it again replaces the rating."""
+    kind, value = body.kind_and_value()
+    feedback = service.feedback(user_id, chat_id, message_id, value, body.comment, kind)
     return FeedbackPublic.model_validate(feedback)

@@ -24,8 +24,10 @@ from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from chatdash.chat.api.schemas import (
+    ApiFeedbackCreate,
     ChatReply,
     ChatRequest,
+    FeedbackPublic,
     ReplyText,
     StreamDelta,
     StreamError,
@@ -34,7 +36,7 @@ from chatdash.chat.api.schemas import (
     component,
     event_stream,
 )
-from chatdash.chat.deps import KeyDep, ServiceDep, SettingsDep, spend_rate_limit
+from chatdash.chat.deps import KeyDep, ServiceDep, SettingsDep, UserIdDep, spend_rate_limit
 from chatdash.chat.generation import Generation
 from chatdash.chat.http_errors import error_response, responses, status_for
 from chatdash.llm import Message
@@ -132,3 +134,21 @@ async def _events(chat_id: str, message_id: int, gen: Generation) -> AsyncIterat
         yield ServerSentEvent(json.dumps(detail), event="error")
     else:
         yield ServerSentEvent(_reply(chat_id, message_id, gen).model_dump_json(), event="done")
+
+
+@router.post(
+    "/feedback",
+    response_model=FeedbackPublic,
+    tags=["api"],
+    responses=responses(401, 404, 409, 422, body=True),
+)
+def feedback(body: ApiFeedbackCreate, service: ServiceDep, user_id: UserIdDep) -> FeedbackPublic:
+    """Rate a reply that `/api/chat` or `/v1/chat/completions` returned, by its `conversation_id` and
+    `message_id`: `{"rating": 1|-1}`, `{"stars": 1..5}` or `{"scale": 0..1}`, with an optional comment
+    (the score in [0, 1] is stored with it). One rating per user and reply: a second replaces the first.
+    404 for a reply that is not the key's user's; 409 for the user's own message."""
+    kind, value = body.feedback.kind_and_value()
+    rated = service.feedback(
+        user_id, body.conversation_id, body.message_id, value, body.feedback.comment, kind
+    )
+    return FeedbackPublic.model_validate(rated)

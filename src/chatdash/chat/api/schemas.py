@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from chatdash.chat.deps import MAX_ID
 from chatdash.chat.repository import check_text
 from chatdash.errors import InvalidInput
 
@@ -185,25 +186,81 @@ class ReplyUpdate(BaseModel):
             raise ValueError(str(exc)) from None
 
 
-class FeedbackCreate(BaseModel):
+Comment = Annotated[str, StringConstraints(max_length=4000), _pattern(NO_NUL)]
+
+
+class _Rated(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    rating: Literal[1, -1] = Field(description="1 is thumbs up, -1 thumbs down")
-    comment: Annotated[str, StringConstraints(max_length=4000), _pattern(NO_NUL)] | None = None
+    comment: Comment | None = None
 
-    @field_validator("rating", mode="before")
+    @field_validator("*", mode="before")
     @classmethod
     def _a_number(cls, value: object) -> object:
         if isinstance(value, bool):  # True == 1 to Python, not to JSON
-            raise ValueError("rating is 1 (thumbs up) or -1 (thumbs down), a number")
-        return value
+            raise ValueError("a rating is a number, not true or false")
+        return _whole(value)
+
+    def kind_and_value(self) -> tuple[str, float]:
+        raise NotImplementedError
 
 
-class FeedbackPublic(FeedbackCreate):
+class ThumbsFeedback(_Rated):
+    rating: Literal[1, -1] = Field(description="1 is thumbs up, -1 thumbs down (score 1 or 0)")
+
+    def kind_and_value(self) -> tuple[str, float]:
+        return "thumbs", self.rating
+
+
+class StarsFeedback(_Rated):
+    stars: Literal[1, 2, 3, 4, 5] = Field(description="1 to 5 stars (score 0, 0.25 ... 1)")
+
+    def kind_and_value(self) -> tuple[str, float]:
+        return "stars", self.stars
+
+
+class ScaleFeedback(_Rated):
+    scale: float = Field(ge=0, le=1, allow_inf_nan=False, description="0 (useless) to 1 (perfect): the score")
+
+    def kind_and_value(self) -> tuple[str, float]:
+        return "scale", self.scale
+
+
+FeedbackCreate = ThumbsFeedback | StarsFeedback | ScaleFeedback
+"""One rating of a reply, in the kind the client offers; each is stored with its score in [0, 1]."""
+
+
+class ApiFeedbackCreate(BaseModel):
+    """``POST /api/feedback``: a rating of a reply that ``/api/chat`` or ``/v1/chat/completions`` returned
+    (their ``conversation_id`` and ``message_id``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    conversation_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    message_id: Annotated[int, Field(ge=1, le=MAX_ID)]
+    feedback: FeedbackCreate
+
+    @field_validator("message_id", mode="before")
+    @classmethod
+    def _whole_id(cls, value: object) -> object:
+        return _whole(value)
+
+
+def _whole(value: object) -> object:
+    """``2.0`` as ``2``: JSON has one kind of number, and JSON Schema's integer takes ``2.0`` (strict
+    pydantic would not); a string or a fraction stays as it is, to be refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+class FeedbackPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     message_id: int
+    kind: Literal["thumbs", "stars", "scale"]
+    rating: int | None = Field(description="As given: thumbs 1 or -1, stars 1 to 5; none for a scale")
+    score: float = Field(description="The rating in [0, 1]")
+    comment: str | None
     created_at: dt.datetime
 
 

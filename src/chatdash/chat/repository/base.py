@@ -17,7 +17,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from chatdash.db.models import Chat, ChatMessage, Feedback
 from chatdash.errors import InvalidInput
@@ -95,10 +95,34 @@ def clean_title(title: str) -> str:
     return title[:TITLE_MAX]
 
 
-def check_rating(rating: int) -> int:
-    if rating not in (-1, 1):
-        raise InvalidInput("rating is 1 (thumbs up) or -1 (thumbs down)")
-    return rating
+FeedbackKind = Literal["thumbs", "stars", "scale"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    """A rating as given (``rating``: thumbs -1 or 1, stars 1 to 5; a scale has none) and its score in
+    [0, 1], the one number every kind maps to."""
+
+    kind: FeedbackKind
+    rating: int | None
+    score: float
+
+
+def check_rating(kind: str, value: float) -> Rating:
+    """Thumbs -1/1, stars 1..5 or a scale 0..1 as a ``Rating``; ``InvalidInput`` saying the range."""
+    if kind == "thumbs":
+        if value not in (-1, 1) or isinstance(value, bool):
+            raise InvalidInput("rating is 1 (thumbs up) or -1 (thumbs down)")
+        return Rating("thumbs", int(value), (value + 1) / 2)
+    if kind == "stars":
+        if value not in (1, 2, 3, 4, 5) or isinstance(value, bool):
+            raise InvalidInput("stars are a whole number from 1 to 5")
+        return Rating("stars", int(value), (value - 1) / 4)
+    if kind == "scale":
+        if not 0 <= value <= 1 or isinstance(value, bool):
+            raise InvalidInput("a scale rating is a number from 0 to 1")
+        return Rating("scale", None, float(value))
+    raise InvalidInput(f"unknown kind of rating {kind!r}: thumbs, stars or scale")
 
 
 def clean_comment(comment: str | None) -> str | None:
@@ -170,7 +194,7 @@ class ChatRepository(Protocol):
         ...
 
     def set_feedback(
-        self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None
+        self, user_id: int, chat_id: str, message_id: int, rating: Rating, comment: str | None
     ) -> Feedback: ...
     def chat_feedback(self, user_id: int, chat_id: str) -> dict[int, Feedback]: ...
 

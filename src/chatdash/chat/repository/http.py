@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from chatdash.chat.repository.base import SearchHit, Turn, marked
+from chatdash.chat.repository.base import Rating, SearchHit, Turn, marked
 from chatdash.db.models import Chat, ChatMessage, Feedback
 from chatdash.errors import Conflict, DataApiUnavailable, InvalidInput, NotFound
 
@@ -191,9 +191,10 @@ class HttpRepository:
         ]
 
     def set_feedback(
-        self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None
+        self, user_id: int, chat_id: str, message_id: int, rating: Rating, comment: str | None
     ) -> Feedback:
-        body = {"rating": rating, "comment": comment}
+        given = {"thumbs": "rating", "stars": "stars", "scale": "scale"}[rating.kind]
+        body = {given: rating.score if rating.kind == "scale" else rating.rating, "comment": comment}
         row = self._call(user_id, "PUT", _path(chat_id, "messages", message_id, "feedback"), json=body)
         return _feedback(user_id, row)
 
@@ -250,7 +251,9 @@ def _feedback(user_id: int, row: dict[str, Any]) -> Feedback:
         id=row["id"],
         message_id=row["message_id"],
         user_id=user_id,
+        kind=row["kind"],
         rating=row["rating"],
+        score=row["score"],
         comment=row["comment"],
         created_at=_time(row["created_at"]),
     )

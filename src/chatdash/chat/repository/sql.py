@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from chatdash.chat.repository.base import END_MARK, MARK, SearchHit, Turn, search_terms
+from chatdash.chat.repository.base import END_MARK, MARK, Rating, SearchHit, Turn, search_terms
 from chatdash.db.engine import session_factory
 from chatdash.db.models import Chat, ChatMessage, Feedback, UtcDateTime
 from chatdash.errors import Conflict, InvalidInput, NotFound
@@ -283,9 +283,9 @@ class SqlRepository:
         return hits[:limit]
 
     def set_feedback(
-        self, user_id: int, chat_id: str, message_id: int, rating: int, comment: str | None
+        self, user_id: int, chat_id: str, message_id: int, rating: Rating, comment: str | None
     ) -> Feedback:
-        """Record (or change) the user's thumbs up (+1) / down (-1) on one of their replies."""
+        """Record (or replace) the user's rating of one of their replies."""
         with self._sessions.begin() as session:
             message = _reply(
                 session, user_id, chat_id, message_id, "feedback is for replies, not for your own messages"
@@ -294,9 +294,10 @@ class SqlRepository:
                 select(Feedback).where(Feedback.message_id == message.id, Feedback.user_id == user_id)
             )
             if feedback is None:
-                feedback = Feedback(message_id=message.id, user_id=user_id, rating=rating)
+                feedback = Feedback(message_id=message.id, user_id=user_id)
                 session.add(feedback)
-            feedback.rating, feedback.comment = rating, comment
+            feedback.kind, feedback.rating, feedback.score = rating.kind, rating.rating, rating.score
+            feedback.comment = comment
             session.flush()
             return feedback
 

@@ -21,7 +21,18 @@ from fastapi.responses import HTMLResponse, Response
 from chatdash.chat.deps import MessageId, ServiceDep
 from chatdash.chat.export import MEDIA_TYPES
 from chatdash.chat.web import session
-from chatdash.chat.web.pages import EMPTY, Csrf, UserDep, back, is_htmx, note, page, show_chat, templates
+from chatdash.chat.web.pages import (
+    EMPTY,
+    Csrf,
+    UserDep,
+    back,
+    feedback_kind,
+    is_htmx,
+    note,
+    page,
+    show_chat,
+    templates,
+)
 from chatdash.errors import InvalidInput
 
 router = APIRouter(include_in_schema=False)
@@ -98,6 +109,7 @@ async def edit(
             chat_id=chat_id,
             messages=messages,
             given=service.chat_feedback(user_id, chat_id),
+            feedback_kind=feedback_kind(request),
         )
 
     return HTMLResponse(await run_in_threadpool(the_list))

@@ -89,10 +89,16 @@ def signed_in(request: Request, service: ServiceDep) -> int:
 UserDep = Annotated[int, Depends(signed_in)]
 
 
+def feedback_kind(request: Request) -> str:
+    """What the pages offer to rate a reply with (``CHATDASH_FEEDBACK_KIND``)."""
+    return str(getattr(request.app.state, "feedback_kind", "thumbs"))
+
+
 def page(
     request: Request, name: str, status: int = 200, headers: dict[str, str] | None = None, **context: Any
 ) -> HTMLResponse:
     context.update(
+        feedback_kind=feedback_kind(request),
         csrf=session.csrf_token(request),
         user=request.session.get("username"),
         admin=request.session.get("admin") is True,  # only shows the link: the admin pages check again
@@ -124,8 +130,8 @@ def swap_html(
         messages=messages,
         send_disabled=send_disabled,
         retitled=retitled,
-        rating=feedback.rating if feedback else None,
-        comment=feedback.comment if feedback else None,
+        rated=feedback,
+        feedback_kind=feedback_kind(request),
         started=started,
         chats=chats or [],
         count=count,
@@ -336,11 +342,18 @@ def feedback(
     service: ServiceDep,
     user_id: UserDep,
     csrf: Csrf,
-    rating: Annotated[int, Form()],
+    rating: Annotated[int | None, Form()] = None,
+    stars: Annotated[int | None, Form()] = None,
+    scale: Annotated[float | None, Form()] = None,
     comment: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
+    """Thumbs (``rating``), stars or a scale, whichever the page offered (``CHATDASH_FEEDBACK_KIND``)."""
     session.check_csrf(request, csrf)
-    given = service.feedback(user_id, chat_id, message_id, rating, comment)
+    kind, value = next(
+        ((k, v) for k, v in (("thumbs", rating), ("stars", stars), ("scale", scale)) if v is not None),
+        ("thumbs", 0),  # nothing chosen: refused below, saying what a rating is
+    )
+    given = service.feedback(user_id, chat_id, message_id, value, comment, kind)
     if is_htmx(request):
         message = service.message(user_id, chat_id, message_id)
         return HTMLResponse(swap_html(request, chat_id, [message], feedback=given))

@@ -124,7 +124,7 @@ def promote_version(
     service: ServiceDep,
     _admin: AdminDep,
     csrf: Csrf,
-    version: Annotated[int, Form()],
+    version: Annotated[int, Form()] = 0,
     label: Annotated[str, Form()] = "production",
 ) -> Response:
     session.check_csrf(request, csrf)
