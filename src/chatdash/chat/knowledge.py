@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 import unicodedata
 import uuid
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from chatdash.config import Settings
@@ -21,12 +20,6 @@ from chatdash.memory import Added, ChatMemory, DocumentStore, Kept, StoredDocume
 
 NAME_CHARS = 200
 """Longest document name kept (the upload's file name, without folders)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Remembered:
-    memories: list[Kept]
-    documents: list[StoredDocument]
 
 
 class Knowledge:
@@ -47,10 +40,13 @@ class Knowledge:
     def _documents(self) -> DocumentStore:
         return DocumentStore(self._store(), min_score=self.settings.memory_min_score)
 
-    def remembered(self, user_id: int) -> Remembered:
-        """Everything kept for ``user_id``, newest first."""
-        owner = str(user_id)
-        return Remembered(self._memory().kept(owner), self._documents().owned(owner))
+    def memories(self, user_id: int) -> list[Kept]:
+        """The user's messages kept for recall, newest first."""
+        return self._memory().kept(str(user_id))
+
+    def documents(self, user_id: int) -> list[StoredDocument]:
+        """The user's own documents, newest first."""
+        return self._documents().owned(str(user_id))
 
     def forget_memory(self, user_id: int, memory_id: str) -> None:
         """Forget one stored message; ``NotFound`` when the user has none with that id."""

@@ -71,7 +71,7 @@ def _document(document: StoredDocument) -> DocumentPublic:
 @router.get("/memory", response_model=Memories)
 def list_memory(service: ServiceDep, user_id: UserIdDep) -> Memories:
     """The user's messages kept for recall, newest first (a deleted chat's are gone with it)."""
-    return Memories(data=[_memory(k) for k in service.knowledge.remembered(user_id).memories])
+    return Memories(data=[_memory(k) for k in service.knowledge.memories(user_id)])
 
 
 @router.delete("/memory", status_code=204)
@@ -91,7 +91,7 @@ def forget_memory(memory_id: MemoryId, service: ServiceDep, user_id: UserIdDep) 
 @router.get("/documents", response_model=Documents)
 def list_documents(service: ServiceDep, user_id: UserIdDep) -> Documents:
     """The user's own documents, newest first."""
-    return Documents(data=[_document(d) for d in service.knowledge.remembered(user_id).documents])
+    return Documents(data=[_document(d) for d in service.knowledge.documents(user_id)])
 
 
 @router.post("/documents", response_model=DocumentAdded, status_code=201, responses=responses(413, 422, 429))

@@ -36,7 +36,7 @@ def show(
     upload_error: str | None = None,
     forget_error: str | None = None,
 ) -> Response:
-    kept = service.knowledge.remembered(user_id)
+    memories = service.knowledge.memories(user_id)
     chats, count = service.chats(user_id, limit=200)
     titles = {c.id: c.title for c in chats}
     return page(
@@ -46,9 +46,9 @@ def show(
         chats=chats,
         count=count,
         chat=None,
-        memories=kept.memories[:SHOWN],
-        memory_count=len(kept.memories),
-        documents=kept.documents,
+        memories=memories[:SHOWN],
+        memory_count=len(memories),
+        documents=service.knowledge.documents(user_id),
         titles=titles,
         done=request.session.pop(DONE, None),
         upload_error=upload_error,
