@@ -24,7 +24,7 @@ run: install
 	$(BIN)/chatdash serve & serve=$$!; \
 	$(BIN)/chatdash dashboard
 
-test: install chromium
+test: install chromium phoenix
 	$(BIN)/python -m pytest
 
 # The browser test drives Debian's Chromium (Playwright never downloads one). Installed when we
@@ -37,6 +37,20 @@ chromium:
 	  else \
 	    echo "chromium is not installed and cannot be here (needs root and apt-get): the browser test will skip (Debian package: chromium)"; \
 	  fi; }
+
+# The OTLP export test's real receiver: Arize Phoenix, in a virtualenv of its own (.venv/phoenix: its
+# dependencies are not the app's), pinned by requirements-phoenix.lock. Installed when the package
+# index answers; otherwise that test skips and says what is missing.
+PHOENIX := $(VENV)/phoenix
+.PHONY: phoenix
+phoenix: $(PHOENIX)/.installed
+
+$(PHOENIX)/.installed: requirements-phoenix.lock
+	@echo "Installing Arize Phoenix (the OTLP test's receiver) into $(PHOENIX)"
+	@{ test -x $(PHOENIX)/bin/python || $(PYTHON) -m venv $(PHOENIX); } && \
+	$(PHOENIX)/bin/python -m pip install --disable-pip-version-check -q -r requirements-phoenix.lock && \
+	touch $@ || \
+	echo "Arize Phoenix could not be installed into $(PHOENIX): the OTLP export test will skip"
 
 lint: install
 	$(BIN)/ruff check src tests

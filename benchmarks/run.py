@@ -83,13 +83,20 @@ def median_run(runs: list[dict[str, object]]) -> dict[str, object]:
     chosen = dict(ordered[len(ordered) // 2])
     chosen["runs"] = [
         {
-            **{level["provider"]: level["median_ms"] for level in r["levels"]},  # type: ignore[attr-defined]
+            **{_level(level): level["median_ms"] for level in r["levels"]},  # type: ignore[attr-defined]
             "list_rps": r["list_chats"]["rps"],  # type: ignore[index]
+            "list_untraced_rps": r["tracing"]["list_rps_off"],  # type: ignore[index]
             "healthz_rps": r["list_chats"].get("healthz_rps"),  # type: ignore[attr-defined]
+            "ttft_cost": r["tracing"]["ttft_cost_ms"],  # type: ignore[index]
+            "rps_cost": r["tracing"]["list_rps_cost_pct"],  # type: ignore[index]
         }
         for r in runs
     ]
     return chosen
+
+
+def _level(level: dict[str, object]) -> str:
+    return f"{level['provider']}" + ("" if level.get("tracing", True) else ", tracing off")
 
 
 def load_results() -> list[dict[str, object]]:
@@ -230,7 +237,7 @@ def report(results: list[dict[str, object]]) -> str:
         ]
         for level in r["levels"]:  # type: ignore[attr-defined]
             lines.append(
-                f"| {level['provider']} ({level['model']}) | {level['requests']} | "
+                f"| {_level(level)} ({level['model']}) | {level['requests']} | "
                 f"{level['median_ms']:.1f} | {level['added_max_ms']:.1f} | "
                 f"{level['ttft_median_ms']:.1f} | {level['baseline_median_ms']:.2f} |"
             )
@@ -250,22 +257,32 @@ def report(results: list[dict[str, object]]) -> str:
         ]
         runs: list[dict[str, float]] = r.get("runs", [])  # type: ignore[assignment]
         if runs:
+            costs = sorted(one["ttft_cost"] for one in runs)
+            rps_costs = sorted(one["rps_cost"] for one in runs)
+            lines += [
+                "",
+                "Tracing (`CHATDASH_TRACING`, on by default) costs, as the median over the runs of the "
+                "difference within each run (the scripted level runs with it on and off in the same run): "
+                f"**{costs[len(costs) // 2]:+.2f} ms** added TTFT at the median (target: under 1 ms) and "
+                f"**{rps_costs[len(rps_costs) // 2]:+.1f} %** of `GET /chats`' throughput "
+                "(target: under 5 %).",
+            ]
+            timed = [k for k in runs[0] if not k.endswith("_rps") and not k.endswith("_cost")]
             lines += [
                 "",
                 f"The table is the median of {len(runs)} runs by the scripted figure; every run's medians "
-                "(added TTFT in ms by provider, and `GET /chats` requests/s):",
+                "(added TTFT in ms by provider, and `GET /chats` requests/s with tracing on and off):",
                 "",
-                "| run | "
-                + " | ".join(k for k in runs[0] if not k.endswith("_rps"))
-                + " | GET /chats req/s | GET /healthz req/s |",
-                "| ---: |" + " ---: |" * len(runs[0]),
+                "| run | " + " | ".join(timed) + " | GET /chats req/s | tracing off | GET /healthz req/s |",
+                "| ---: |" + " ---: |" * (len(timed) + 3),
             ]
             for i, one in enumerate(runs, 1):
-                cells = [f"{v:.1f}" for k, v in one.items() if not k.endswith("_rps")]
+                cells = [f"{one[k]:.1f}" for k in timed]
                 lines.append(
                     f"| {i} | "
                     + " | ".join(cells)
-                    + f" | {one['list_rps']:,} | {one.get('healthz_rps') or '-'} |"
+                    + f" | {one['list_rps']:,} | {one['list_untraced_rps']:,}"
+                    + f" | {one.get('healthz_rps') or '-'} |"
                 )
     answers = sorted(
         (r for r in results if r["name"] == "answers"), key=lambda r: (str(r["backend"]), int(str(r["rows"])))

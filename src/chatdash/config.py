@@ -147,6 +147,21 @@ class Settings(BaseSettings):
     """How long a process reuses a prompt it read from the registry (`name@label`) before reading it again:
     a promotion reaches every replica within this time, and the same process at once. 0 reads every time."""
 
+    tracing: bool = True
+    """Record a trace of every reply, API call and test-bed run (steps, prompt versions, tokens, timings) in
+    the database, for `chatdash traces`, `GET /api/traces/{id}` and the AI-quality page."""
+
+    trace_retention_days: int = Field(30, ge=1)
+    """Traces older than this are deleted (by the app, about hourly)."""
+
+    trace_buffer: int = Field(10_000, ge=1)
+    """Traces waiting to be written; a full buffer drops new ones (counted and logged) rather than slowing
+    replies."""
+
+    otlp_endpoint: str | None = None
+    """An OTLP/HTTP collector (e.g. `http://127.0.0.1:4318`, or Phoenix's, Langfuse's, Jaeger's): each trace
+    is exported there too, as OpenTelemetry spans with the GenAI semantic conventions. Unset: no export."""
+
     worker_threads: int = Field(8, ge=1, le=15)
     """Threads per app process for blocking calls (database, data API, Redis); more wait for the GIL."""
 

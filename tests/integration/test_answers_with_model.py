@@ -58,7 +58,7 @@ def test_no_shown_reply_carries_a_number_the_answer_lacks(
         result = asyncio.run(pipeline.complete(ctx))
         sales = result.sources.sales
         if sales is None:  # declined: the reply is the reason alone, and the model was not asked
-            assert not any(s.type == "llm" and "figure_check" in s.attributes for s in result.spans)
+            assert not any(s.kind == "llm" and "figure_check" in s.attributes for s in result.spans)
             lines.append(f"{kind:32} declined")
             continue
         answered += 1

@@ -21,8 +21,8 @@ def test_bench_chat_scripted_shape_and_consistency() -> None:
     )
     json.dumps(result)  # what --json prints
     assert result["name"] == "chat"
-    (level,) = result["levels"]
-    assert level["provider"] == "scripted"
+    level, untraced = result["levels"]
+    assert (level["provider"], level["tracing"], untraced["tracing"]) == ("scripted", True, False)
     assert level["requests"] == 5 and len(level["added_ms"]) == 5
     assert result["median_ms"] == level["median_ms"] > 0
     assert result["baseline_median_ms"] == level["baseline_median_ms"] > 0
@@ -36,4 +36,7 @@ def test_bench_chat_scripted_shape_and_consistency() -> None:
     assert listing["rps"] > 0
     assert 0 < listing["p50_ms"] <= listing["p95_ms"]
     assert listing["healthz_rps"] > 0
+    tracing = result["tracing"]
+    assert tracing["ttft_cost_ms"] == round(level["median_ms"] - untraced["median_ms"], 3)
+    assert tracing["list_rps_on"] == listing["rps"] and tracing["list_rps_off"] > 0
     assert {"cpu", "cores", "python"} <= result["machine"].keys()

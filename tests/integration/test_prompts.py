@@ -209,7 +209,7 @@ def test_the_template_steps_span_names_the_prompt_and_its_version(database: Data
     ctx = RunContext(owner="a", message="hello", provider=provider, engine=database.engine)
     result = asyncio.run(load_pipeline("chat").complete(ctx))
     span = next(s for s in result.spans if s.name == "template")
-    assert span.attributes["prompt"] == "chat-system" and span.attributes["prompt_version"] == 2
+    assert span.prompt_name == "chat-system" and span.prompt_version == 2
     assert span.attributes["prompt_ref"] == "chat-system@production"
     assert provider.requests[0].messages[0].content == "Version two."
 

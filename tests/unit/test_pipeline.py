@@ -27,12 +27,13 @@ from chatdash.pipeline import (
     Event,
     Pipeline,
     PipelineError,
+    Retrieved,
     RunContext,
     Sources,
     SpanRecord,
-    State,
     Step,
     StepOptions,
+    StepRun,
     load_pipeline,
     register_step,
     step_types,
@@ -167,9 +168,9 @@ def test_a_sales_question_streams_sources_then_text_then_done(engine: Engine) ->
         ("llm", "ok"),
     ]
     assert done.spans[1].attributes["query"] == sales.description
-    assert done.spans[4].attributes["completion_tokens"] == 5
+    assert done.spans[4].completion_tokens == 5
     assert done.spans[4].attributes["figure_check"] == "shown"
-    assert all(s.duration_ms >= 0 for s in done.spans)
+    assert all(s.latency_ms >= 0 for s in done.spans)
     assert done.usage is not None and done.usage.completion_tokens == 5
     assert sources.as_dict()["sales"]["value"] == str(sales.value)
     assert (
@@ -185,7 +186,7 @@ def test_other_messages_get_no_figures(engine: Engine) -> None:
     result = asyncio.run(load_pipeline("chat").complete(ctx))
     assert result.text == "Paris." and result.sources.sales is None
     assert "sales database" not in provider.requests[0].messages[0].content
-    assert [s.status for s in result.spans] == ["skipped", "skipped", "ok", "ok", "ok"]
+    assert [s.status for s in result.spans] == ["skipped", "skipped", "skipped", "ok", "ok"]
     assert result.spans[2].attributes["written"] is False  # the answer step wrote nothing
     assert result.spans[1].attributes["reason"] == "not a sales question"
 
@@ -254,16 +255,15 @@ class Remember(Step):
     id = "test_remember"
     Options = RememberOptions
 
-    async def apply(self, ctx: RunContext, state: State, span: dict[str, Any]) -> bool:
+    async def apply(self, ctx: RunContext, run: StepRun) -> None:
         assert isinstance(self.options, RememberOptions)
-        state.memories.append(Recalled("c0", "m0", "user", self.options.text, 0.9, 0.0))
-        return True
+        run.output = Retrieved([Recalled("c0", "m0", "user", self.options.text, 0.9, 0.0)])
 
 
 class Broken(Step):
     id = "test_broken"
 
-    async def apply(self, ctx: RunContext, state: State, span: dict[str, Any]) -> bool:
+    async def apply(self, ctx: RunContext, run: StepRun) -> None:
         raise QueryError("the database said no")
 
 
@@ -273,7 +273,7 @@ class Echo(Step):
     id = "test_echo"
     streams = True
 
-    async def stream(self, ctx: RunContext, state: State, span: dict[str, Any]) -> AsyncGenerator[str, None]:
+    async def stream(self, ctx: RunContext, run: StepRun) -> AsyncGenerator[str, None]:
         for word in ctx.message.split():
             yield word
 
@@ -303,6 +303,7 @@ def test_plugin_steps_work_like_builtins_and_user_text_is_never_a_template(tmp_p
         [[steps]]
         type = "template"
         system = "Earlier: {% for m in memories %}{{ m.text }}{% endfor %}"
+        inputs = { retrieved = "test_remember" }
 
         [[steps]]
         type = "llm"
@@ -424,3 +425,149 @@ def test_commentary_cut_off_by_max_tokens_keeps_whole_sentences(engine: Engine) 
         result = asyncio.run(load_pipeline("chat").complete(ctx))
         assert result.sources.sales is not None
         assert result.text == result.sources.sales.sentence() + (f"\n\n{kept}" if kept else "")
+
+
+# -- named outputs, inputs, pinned outputs: n-step orchestrations -----------------------------------
+
+TWO_MODELS = """
+    name = "draft-and-review"
+    inputs = ["audience"]
+
+    [[steps]]
+    type = "llm"
+    name = "draft"
+    system = "Write for {{ audience }}."
+    temperature = 0.7
+    max_tokens = 40
+
+    [[steps]]
+    type = "llm"
+    name = "review"
+    system = "Shorten this draft: {{ draft }}"
+    inputs = { draft = "draft" }
+    temperature = 0.0
+    max_tokens = 10
+    model = "reviewer"
+"""
+
+
+def two_models(tmp_path: Path) -> Pipeline:
+    return load_pipeline(write(tmp_path, TWO_MODELS))
+
+
+def test_two_llm_steps_each_with_its_own_prompt_and_parameters_read_each_other(tmp_path: Path) -> None:
+    writer, reviewer = scripted("A long and winding draft"), scripted("Short draft", model="reviewer")
+    ctx = RunContext(
+        owner="a",
+        message="Describe our desks",
+        provider=writer,
+        inputs={"audience": "buyers"},
+        providers={"reviewer": reviewer},
+    )
+    events = run(two_models(tmp_path), ctx)
+    deltas = [e for e in events if isinstance(e, Delta)]
+    assert {d.step for d in deltas} == {"draft", "review"}  # every piece of text says which step wrote it
+    assert "".join(d.text for d in deltas if d.step == "review") == "Short draft"
+    done = events[-1]
+    assert isinstance(done, Done)
+    assert done.outputs["draft"].text == "A long and winding draft"  # each output kept under its name
+    assert done.outputs["review"].text == "Short draft" and done.completion == done.outputs["review"]
+    # each step sent its own prompt, with its own parameters, to its own model
+    (first,), (second,) = writer.requests, reviewer.requests
+    assert first.messages[0].content == "Write for buyers."
+    assert (first.options.temperature, first.options.max_tokens) == (0.7, 40)
+    assert second.messages[0].content == "Shorten this draft: A long and winding draft"
+    assert second.messages[-1].content == "Describe our desks"
+    assert (second.options.temperature, second.options.max_tokens) == (0.0, 10)
+    spans = {s.name: s for s in done.spans}
+    assert spans["draft"].model == "scripted" and spans["review"].model == "reviewer"
+    assert spans["review"].input["draft"].text == "A long and winding draft"
+    assert spans["review"].output.text == "Short draft"
+
+
+def test_a_pinned_output_replaces_its_step_and_feeds_the_next(tmp_path: Path) -> None:
+    reviewer = scripted("Pinned, reviewed", model="reviewer")
+    writer = scripted()  # never asked: the draft is pinned
+    ctx = RunContext(
+        owner="a",
+        message="Describe our desks",
+        provider=writer,
+        inputs={"audience": "buyers"},
+        providers={"reviewer": reviewer},
+        pinned={"draft": "A fixed draft"},
+    )
+    result = asyncio.run(two_models(tmp_path).complete(ctx))
+    assert writer.requests == []
+    assert reviewer.requests[0].messages[0].content == "Shorten this draft: A fixed draft"
+    assert result.outputs["draft"] == "A fixed draft"
+    assert [(s.name, s.status) for s in result.spans] == [("draft", "pinned"), ("review", "ok")]
+    assert result.text == "A fixed draft" + "Pinned, reviewed"
+    with pytest.raises(PipelineError, match="cannot pin drafts: no such step"):
+        asyncio.run(
+            two_models(tmp_path).complete(
+                RunContext(
+                    owner="a", message="x", provider=writer, inputs={"audience": "x"}, pinned={"drafts": ""}
+                )
+            )
+        )
+
+
+def test_the_chat_pipeline_can_pin_its_sales_answer_to_measure_the_model_alone(engine: Engine) -> None:
+    pipeline = load_pipeline("chat")
+    ctx = RunContext(owner="a", message="Revenue in 2019?", provider=scripted("x"), engine=engine)
+    answered = asyncio.run(pipeline.complete(ctx)).outputs["sales_query"]
+    provider = scripted("Steady.")
+    pinned = RunContext(
+        owner="a", message="something else entirely", provider=provider, pinned={"sales_query": answered}
+    )
+    result = asyncio.run(pipeline.complete(pinned))  # no engine: the pinned answer stands in for the query
+    assert result.sources.sales is answered.sales
+    assert result.text.startswith(answered.sales.sentence())
+    assert answered.sales.description in provider.requests[0].messages[0].content
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ('{ draft = "nowhere" }', "input 'draft' reads 'nowhere', which is not an earlier step"),
+        ('{ draft = "review" }', "input 'draft' reads 'review', which is not an earlier step"),
+        ('{ draft = "input.topic" }', "reads 'input.topic', which the pipeline does not declare"),
+        ('"draft"', "inputs must be a table"),
+    ],
+)
+def test_an_input_that_names_nothing_fails_when_the_file_loads(
+    tmp_path: Path, inputs: str, message: str
+) -> None:
+    text = f"""
+        [[steps]]
+        type = "llm"
+        name = "draft"
+
+        [[steps]]
+        type = "answer"
+        inputs = {inputs}
+
+        [[steps]]
+        type = "llm"
+        name = "review"
+    """
+    if "draft =" in inputs:
+        text = text.replace('type = "answer"', 'type = "template"')
+    with pytest.raises(PipelineError, match=r"custom\.toml: step 2") as caught:
+        load_pipeline(write(tmp_path, text))
+    assert message in str(caught.value)
+
+
+def test_a_step_that_reads_no_such_input_and_a_missing_run_input_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[steps]]\ntype = "retrieve"\ninputs = { sales = "input.message" }\n')
+    with pytest.raises(PipelineError, match="a retrieve step has no input 'sales' \\(it reads: none\\)"):
+        load_pipeline(path)
+    pipeline = two_models(tmp_path)
+    with pytest.raises(PipelineError, match="this run lacks the input\\(s\\) audience"):
+        asyncio.run(pipeline.complete(RunContext(owner="a", message="x", provider=scripted("y"))))
+
+
+def test_an_llm_step_naming_a_model_no_provider_serves_says_so(tmp_path: Path) -> None:
+    ctx = RunContext(owner="a", message="x", provider=scripted("draft"), inputs={"audience": "y"})
+    with pytest.raises(PipelineError, match="no provider serves the model 'reviewer'"):
+        asyncio.run(two_models(tmp_path).complete(ctx))

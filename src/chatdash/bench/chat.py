@@ -22,6 +22,11 @@ added at the median (reported, not asserted).
 ``httpx.AsyncClient`` in a separate process (so the load generator does not share this process's
 GIL with the server), for a user owning ``chats`` chats; then the same load on ``GET /healthz`` (no
 database, no key) as the reference: the most that load generator reaches on the machine.
+
+Tracing: the scripted level runs twice in the same run, with ``CHATDASH_TRACING`` on (the headline
+figures: every reply's trace goes to the background writer and into the database) and off; ``tracing``
+reports what it costs the added TTFT (target: under 1 ms at the median) and ``GET /chats``' throughput
+(target: under 5 %).
 """
 
 from __future__ import annotations
@@ -233,9 +238,13 @@ def run(
             levels: list[dict[str, Any]] = []
             listing: dict[str, Any] = {}
             keys: dict[str, dict[str, str]] = {}
-            for name in providers:
+            variants = [(providers[0], True), (providers[0], False), *((n, True) for n in providers[1:])]
+            for name, tracing in variants:
                 is_model = name != "scripted"
-                config = base.model_copy(update={"chat_max_tokens": model_max_tokens} if is_model else {})
+                update: dict[str, Any] = {"tracing": tracing}
+                if is_model:
+                    update["chat_max_tokens"] = model_max_tokens
+                config = base.model_copy(update=update)
                 provider = create(name, config)
                 responder = TimedResponder(provider)
                 service = ChatService(engine, config, responder)
@@ -250,17 +259,20 @@ def run(
                         model_repeat if is_model else repeat,
                         1 if is_model else warmup,
                     )
-                    levels.append({"provider": name, "model": provider.model, **level})
+                    levels.append({"provider": name, "model": provider.model, "tracing": tracing, **level})
                     if not is_model:
-                        listing = _in_child(list_load, base_url, keys["list"], list_requests, clients)
-                        listing["chats"] = chats
-                        # The same load on /healthz (no database, no auth): the most this load
-                        # generator reaches on this machine, so the figure above can be read.
-                        ceiling = _in_child(list_load, base_url, {}, list_requests, clients, "/healthz")
-                        listing["healthz_rps"] = ceiling["rps"]
+                        listed = _in_child(list_load, base_url, keys["list"], list_requests, clients)
+                        listed["chats"] = chats
+                        listing["on" if tracing else "off"] = listed
+                        if tracing:
+                            # The same load on /healthz (no database, no auth): the most this load
+                            # generator reaches on this machine, so the figure above can be read.
+                            ceiling = _in_child(list_load, base_url, {}, list_requests, clients, "/healthz")
+                            listed["healthz_rps"] = ceiling["rps"]
         finally:
             engine.dispose()
-    first = levels[0]
+    first, untraced = levels[0], levels[1]
+    on, off = listing["on"], listing["off"]
     return {
         "name": "chat",
         "backend": f"uvicorn in process, SQLite, {settings.worker_threads} worker threads, "
@@ -271,7 +283,16 @@ def run(
         "target_ms": 10,
         "model_max_tokens": model_max_tokens,
         "levels": levels,
-        "list_chats": listing,
+        "list_chats": on,
+        "tracing": {
+            "added_ttft_on_ms": first["median_ms"],
+            "added_ttft_off_ms": untraced["median_ms"],
+            "ttft_cost_ms": round(first["median_ms"] - untraced["median_ms"], 3),
+            "list_rps_on": on["rps"],
+            "list_rps_off": off["rps"],
+            "list_rps_cost_pct": round(100 * (off["rps"] - on["rps"]) / max(off["rps"], 1e-9), 2),
+            "target": "under 1 ms added to the median TTFT, under 5 % off GET /chats' throughput",
+        },
         "machine": machine(),
     }
 

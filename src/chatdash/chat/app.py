@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from chatdash.chat import http_errors, users
-from chatdash.chat.api import archive, chats, completions, health, knowledge, v1
+from chatdash.chat.api import archive, chats, completions, health, knowledge, traces, v1
 from chatdash.chat.api.bodylimit import BodyLimit
 from chatdash.chat.ratelimit import RateLimiter
 from chatdash.chat.repository import HttpRepository
@@ -105,6 +105,7 @@ def create_app(
         app.include_router(knowledge.router)
     if role in ("all", "ui"):
         app.include_router(completions.router)
+        app.include_router(traces.router)
         app.include_router(v1.router)
         _add_pages(app, settings, rate_limit_prefix)
     return app

@@ -1,10 +1,11 @@
 """Replies owned by the server, not by the request that asked for them.
 
 A reply runs as an ``asyncio`` task registered under its message id. Its text is saved to the
-repository (the database, or the data API) every ``PERSIST_EVERY`` seconds, so a page reloaded mid-reply shows
-the partial text; any number of readers can ``follow`` it (each gets the text so far, then the new
-deltas), and leaving does not stop it. ``stop`` cancels the task, which closes the model's stream
-(the model really stops) and saves what was written with status ``stopped``.
+repository (the database, or the data API) every ``PERSIST_EVERY`` seconds, in the background, so a
+page reloaded mid-reply shows the partial text and a slow database never holds up the stream; any
+number of readers can ``follow`` it (each gets the text so far, then the new deltas), and leaving
+does not stop it. ``stop`` cancels the task, which closes the model's stream (the model really
+stops) and saves what was written with status ``stopped``.
 
 Each reply is leased to this process (see ``SqlRepository``): its saves and a heartbeat every third of
 the lease keep it ours, so if the process dies every reader sees the reply ``stopped`` one lease later
@@ -19,19 +20,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import functools
 import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
 from chatdash.chat.repository import ChatRepository
 from chatdash.chat.responder import ReplyDone, ReplyRequest, Responder
+from chatdash.chat.traced import reply_trace
 from chatdash.errors import ChatdashError, Unavailable
+from chatdash.tracing import new_trace_id
+
+if TYPE_CHECKING:
+    from chatdash.tracing import TraceWriter
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +58,8 @@ class Generation:
     message_id: int
     chat_id: str
     user_id: int
+    trace_id: str | None = None
+    """The reply's trace (None with tracing off)."""
     parts: list[str] = field(default_factory=list)
     status: str = "streaming"
     error: BaseException | None = None
@@ -114,9 +123,11 @@ class Generations:
         persist_every: float = PERSIST_EVERY,
         lease: float = 15.0,
         final_save_retry: float = FINAL_SAVE_RETRY_SECONDS,
+        traces: TraceWriter | None = None,
     ) -> None:
         self.repository = repository
         self.responder = responder
+        self.traces = traces
         self.persist_every = persist_every
         self.lease = lease
         self.final_save_retry = final_save_retry
@@ -134,6 +145,7 @@ class Generations:
 
     def start(self, request: ReplyRequest, message_id: int) -> Generation:
         gen = Generation(message_id, request.chat_id, request.user_id)
+        gen.trace_id = new_trace_id() if self.traces is not None else None
         self._running[message_id] = gen
         gen.task = asyncio.create_task(self._run(gen, request), name=f"reply-{message_id}")
         if self._heartbeat is None or self._heartbeat.done():
@@ -188,19 +200,30 @@ class Generations:
                 failing = False
 
     async def _run(self, gen: Generation, request: ReplyRequest) -> None:
-        save = functools.partial(self.repository.save_reply, gen.user_id, gen.chat_id, gen.message_id)
+        save = functools.partial(
+            self.repository.save_reply, gen.user_id, gen.chat_id, gen.message_id, trace_id=gen.trace_id
+        )
         saves = _Saves(save, gen.message_id, self._retry_until)
+        started, clock = dt.datetime.now(dt.UTC), time.perf_counter()
+        first: float | None = None
         last_save = time.monotonic()
+        partial: asyncio.Future[str] | None = None
         try:
             async for item in self.responder.reply(request):
                 if isinstance(item, ReplyDone):
                     gen.done = item
                     continue
+                if first is None:
+                    first = time.perf_counter()
                 gen.parts.append(item)
                 gen._notify()
-                if time.monotonic() - last_save >= self.persist_every:
+                if partial is not None and partial.done():
+                    partial.result()  # a save that failed for good (not "unavailable") ends the reply
+                    partial = None
+                if partial is None and time.monotonic() - last_save >= self.persist_every:
+                    # in the background: a slow or unreachable database never holds up the stream
                     last_save = time.monotonic()
-                    await anyio.to_thread.run_sync(saves, gen.text, "streaming")
+                    partial = asyncio.ensure_future(anyio.to_thread.run_sync(saves, gen.text, "streaming"))
             tokens = (gen.done.prompt_tokens, gen.done.completion_tokens) if gen.done else None
             sources = gen.done.sources if gen.done else None
             answer = gen.done.answer if gen.done else None
@@ -218,8 +241,39 @@ class Generations:
             log.exception("reply %s failed with an internal error", gen.message_id)
             await _end(gen, saves, "error", error=f"internal error: {type(exc).__name__}")
         finally:
+            if partial is not None:
+                partial.add_done_callback(_retrieved)
             self._running.pop(gen.message_id, None)
             gen._notify()
+            self._trace(gen, request, started, clock, first)
+
+    def _trace(
+        self, gen: Generation, request: ReplyRequest, started: dt.datetime, clock: float, first: float | None
+    ) -> None:
+        """Hand the reply's trace to the background writer (which drops rather than waits when full)."""
+        if self.traces is None or gen.trace_id is None:
+            return
+        try:
+            self.traces.record(
+                reply_trace(
+                    trace_id=gen.trace_id,
+                    source=request.source,
+                    pipeline=getattr(self.responder, "pipeline", type(self.responder).__name__),
+                    user_id=gen.user_id,
+                    chat_id=gen.chat_id,
+                    message_id=gen.message_id,
+                    message=request.history[-1].content if request.history else "",
+                    output=gen.text,
+                    status=gen.status,
+                    error=(str(gen.error) or type(gen.error).__name__) if gen.error else None,
+                    started_at=started,
+                    latency_ms=(time.perf_counter() - clock) * 1000,
+                    ttft_ms=(first - clock) * 1000 if first is not None else None,
+                    spans=request.spans,
+                )
+            )
+        except Exception:  # a trace is an aid: its failure must never touch the reply
+            log.exception("reply %s: its trace could not be recorded", gen.message_id)
 
     def _retry_until(self) -> float:
         """The ``time.monotonic`` until which a final save failing now is retried (none when closing)."""
@@ -276,6 +330,12 @@ class _Saves:
                 )
                 time.sleep(pause)
                 pause = min(pause * 2, 2.0)
+
+
+def _retrieved(partial: asyncio.Future[str]) -> None:
+    """A partial save still running when its reply ended: its failure is logged, not left unretrieved."""
+    if not partial.cancelled() and partial.exception() is not None:
+        log.warning("a partial save failed after its reply ended: %s", partial.exception())
 
 
 async def _end(gen: Generation, saves: _Saves, status: str, error: str | None = None) -> None:

@@ -131,11 +131,17 @@ def error_json(body: ErrorBody, status: int, headers: Mapping[str, str] | None =
 
 
 def error_response(
-    exc: BaseException, *, conversation_id: str | None = None, message_id: int | None = None
+    exc: BaseException,
+    *,
+    conversation_id: str | None = None,
+    message_id: int | None = None,
+    trace_id: str | None = None,
 ) -> JSONResponse:
     """The response for a chatdash error, or a plain 500 for anything else; a reply that failed after
-    it was stored is named by ``conversation_id`` and ``message_id``."""
-    body = ErrorBody(detail=public_detail(exc), conversation_id=conversation_id, message_id=message_id)
+    it was stored is named by ``conversation_id``, ``message_id`` and its ``trace_id``."""
+    body = ErrorBody(
+        detail=public_detail(exc), conversation_id=conversation_id, message_id=message_id, trace_id=trace_id
+    )
     return error_json(body, status_for(exc), error_headers(exc))
 
 

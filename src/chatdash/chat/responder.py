@@ -23,8 +23,9 @@ from chatdash.config import Settings
 from chatdash.errors import ChatdashError, InvalidInput
 from chatdash.llm import Message, Options, Provider
 from chatdash.memory import ChatMemory, Remembered, VectorStore
-from chatdash.pipeline import Delta, Done, Pipeline, RunContext, Sources, load_pipeline
+from chatdash.pipeline import Delta, Done, Pipeline, Sources, chat_turn, load_pipeline
 from chatdash.sales import dashboard_url
+from chatdash.tracing import Source, SpanRecord
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +35,15 @@ SYSTEM_PROMPT = "You are a helpful assistant. Answer briefly and accurately."
 @dataclass(frozen=True, slots=True)
 class ReplyRequest:
     """What a reply answers: ``history`` is every kept turn in order, the newest user message last.
-    ``max_tokens`` caps the reply (``CHATDASH_CHAT_MAX_TOKENS``); None leaves the pipeline's value."""
+    ``max_tokens`` caps the reply (``CHATDASH_CHAT_MAX_TOKENS``); None leaves the pipeline's value.
+    ``spans`` receives the run's spans as its steps finish (for the reply's trace, also when it fails)."""
 
     user_id: int
     chat_id: str
     history: Sequence[Message]
     max_tokens: int | None = None
+    source: Source = "web"
+    spans: list[SpanRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +64,10 @@ class ReplyDone:
 class Responder(Protocol):
     """Writes replies. ``reply`` yields ``str`` deltas, then one ``ReplyDone``; errors are ``ModelError``.
     ``forget_chat`` drops what the responder keeps of a deleted chat (its memory points); ``check_fits``
-    refuses, before anything is stored, a message the model could never answer (``InvalidInput``)."""
+    refuses, before anything is stored, a message the model could never answer (``InvalidInput``).
+    ``pipeline`` names what writes the replies, in their traces."""
+
+    pipeline: str
 
     def reply(self, request: ReplyRequest) -> AsyncIterator[str | ReplyDone]: ...
 
@@ -96,6 +103,8 @@ def check_fits(provider: Provider, text: str, system: str, reply_tokens: int, re
 
 class ProviderResponder:
     """A system prompt plus the history, straight to an LLM provider (trimmed to its context window)."""
+
+    pipeline = "provider"
 
     def __init__(self, provider: Provider, system_prompt: str = SYSTEM_PROMPT) -> None:
         self.provider = provider
@@ -140,25 +149,23 @@ class PipelineResponder:
         memory: VectorStore | None,
         settings: Settings,
     ) -> None:
-        self.pipeline, self.provider = pipeline, provider
+        self._pipeline, self.provider = pipeline, provider
+        self.pipeline = pipeline.name
         self.engine, self.memory, self.settings = engine, memory, settings
 
     async def reply(self, request: ReplyRequest) -> AsyncIterator[str | ReplyDone]:
-        *history, last = request.history
-        ctx = RunContext(
-            owner=str(request.user_id),
-            message=last.content,
-            provider=self.provider,
-            history=history,
+        ctx = chat_turn(
+            user_id=request.user_id,
             chat_id=request.chat_id,
+            history=request.history,
+            provider=self.provider,
             engine=self.engine,
             memory=self.memory,
             settings=self.settings,
-            max_tokens=request.max_tokens,
         )
         sources: tuple[str, ...] = ()
         answer: dict[str, Any] | None = None
-        async for event in self.pipeline.run(ctx):
+        async for event in self._pipeline.run(ctx, trace=request.spans):
             if isinstance(event, Sources):
                 sources = source_lines(event)
                 answer = event.sales.as_dict() if event.sales is not None else None
@@ -175,12 +182,12 @@ class PipelineResponder:
                     first_token_s=usage.first_token_s if usage else None,
                     answer=_with_outcome(answer, event, self.settings.dashboard_url),
                 )
-        await anyio.to_thread.run_sync(self._remember, request, last.content)
+        await anyio.to_thread.run_sync(self._remember, request, ctx.message)
 
     def check_fits(self, text: str) -> None:
         """Room for the template, the reply (``max_tokens``, capped by ``CHATDASH_CHAT_MAX_TOKENS``) and
         a share of the window for grounding."""
-        system, reply_tokens = self.pipeline.prompt_frame()
+        system, reply_tokens = self._pipeline.prompt_frame()
         reply_tokens = reply_tokens or Options().max_tokens
         if self.settings.chat_max_tokens is not None:
             reply_tokens = min(reply_tokens, self.settings.chat_max_tokens)

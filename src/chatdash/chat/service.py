@@ -41,6 +41,7 @@ from chatdash.config import Settings
 from chatdash.db.models import ApiKey, Chat, ChatMessage, Feedback, User
 from chatdash.errors import Conflict, InvalidInput
 from chatdash.llm import Message
+from chatdash.tracing import Source, writer_for
 
 SEARCH_CHARS = 200
 """The longest search a user may type."""
@@ -68,7 +69,10 @@ class ChatService:
         if responder is None:
             responder = default_responder(engine, settings)
         self.responder = responder
-        self.generations = Generations(self.repository, responder, lease=lease.total_seconds())
+        self.traces = writer_for(engine, settings)
+        self.generations = Generations(
+            self.repository, responder, lease=lease.total_seconds(), traces=self.traces
+        )
         self.knowledge = Knowledge(settings)  # what the chat remembers: the memory page and API
         self._starting: set[tuple[int, str | None]] = set()
 
@@ -213,7 +217,13 @@ class ChatService:
 
     # -- replies ----------------------------------------------------------------------------------
     async def send(
-        self, user_id: int, chat_id: str | None, text: str, *, earlier: Sequence[Message] = ()
+        self,
+        user_id: int,
+        chat_id: str | None,
+        text: str,
+        *,
+        earlier: Sequence[Message] = (),
+        source: Source = "web",
     ) -> tuple[ChatMessage, Generation]:
         """Store the user's message and start the reply; returns the reply's record (its ``chat_id`` is
         the new chat's when ``chat_id`` is None) and its generation. ``earlier`` messages are stored
@@ -225,19 +235,21 @@ class ChatService:
         with self._reserved(user_id, chat_id):
             pairs = [(m.role, m.content) for m in earlier]
             turn = await anyio.to_thread.run_sync(self.repository.start_turn, user_id, chat_id, text, pairs)
-            return turn.reply, self._start(user_id, turn.chat_id, turn.reply, turn.history)
+            return turn.reply, self._start(user_id, turn.chat_id, turn.reply, turn.history, source)
 
-    async def retry(self, user_id: int, chat_id: str, message_id: int) -> tuple[ChatMessage, Generation]:
+    async def retry(
+        self, user_id: int, chat_id: str, message_id: int, *, source: Source = "web"
+    ) -> tuple[ChatMessage, Generation]:
         """Write a failed or stopped reply again, from the same history."""
         with self._reserved(user_id, chat_id):
             running = self.generations.get(message_id)  # still ending here: its record is not yet free
             if running is not None and running.user_id == user_id:
                 raise Conflict("this reply is still being written; stop it before retrying")
             turn = await anyio.to_thread.run_sync(self.repository.reset_reply, user_id, chat_id, message_id)
-            return turn.reply, self._start(user_id, chat_id, turn.reply, turn.history)
+            return turn.reply, self._start(user_id, chat_id, turn.reply, turn.history, source)
 
     async def edit(
-        self, user_id: int, chat_id: str, message_id: int, text: str
+        self, user_id: int, chat_id: str, message_id: int, text: str, *, source: Source = "web"
     ) -> tuple[ChatMessage, Generation]:
         """Rewrite one of the user's messages and answer it again; the turns after it are replaced."""
         await anyio.to_thread.run_sync(self.check_send, text)
@@ -245,7 +257,7 @@ class ChatService:
             turn = await anyio.to_thread.run_sync(
                 self.repository.edit_turn, user_id, chat_id, message_id, text
             )
-            return turn.reply, self._start(user_id, chat_id, turn.reply, turn.history)
+            return turn.reply, self._start(user_id, chat_id, turn.reply, turn.history, source)
 
     def edit_turn(self, user_id: int, chat_id: str, message_id: int, text: str) -> Turn:
         """``edit``'s storing, for a writer elsewhere (the data API's side of it)."""
@@ -310,13 +322,19 @@ class ChatService:
                 sent = message.content
 
     def _start(
-        self, user_id: int, chat_id: str, reply: ChatMessage, history: Sequence[ChatMessage]
+        self,
+        user_id: int,
+        chat_id: str,
+        reply: ChatMessage,
+        history: Sequence[ChatMessage],
+        source: Source,
     ) -> Generation:
         request = ReplyRequest(
             user_id=user_id,
             chat_id=chat_id,
             history=_as_messages(history),
             max_tokens=self.settings.chat_max_tokens,
+            source=source,
         )
         return self.generations.start(request, reply.id)
 
@@ -328,6 +346,8 @@ class ChatService:
 
     async def aclose(self) -> None:
         await self.generations.shutdown()
+        if self.traces is not None:  # the replies' traces, written before the process goes
+            await anyio.to_thread.run_sync(self.traces.close)
         self.repository.close()
 
 

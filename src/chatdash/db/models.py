@@ -248,6 +248,8 @@ class ChatMessage(Base):
     completion_tokens: Mapped[int | None] = mapped_column(Integer)
     sources: Mapped[str | None] = mapped_column(Text)
     """JSON list of what a reply is grounded in (exact sales figures, documents), shown under it."""
+    trace_id: Mapped[str | None] = mapped_column(String(32))
+    """A reply's trace (``traces.id``), written in the background: it may land a moment later."""
     answer: Mapped[str | None] = mapped_column(Text)
     """JSON of a reply's sales answer (``SalesAnswer.as_dict``: figures, rows, query, dashboard view),
     or ``{"declined": ...}`` for a sales question the data cannot answer; the page's card reads it."""
@@ -354,3 +356,75 @@ class PromptLabel(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
 
     __table_args__ = (PrimaryKeyConstraint("prompt_id", "label", name="pk_prompt_labels"),)
+
+
+# -- traces (chatdash.tracing) --------------------------------------------------------------------
+# One trace per reply, API call or test-bed execution; one span per pipeline step under a root span
+# for the whole run. Written in batches off the reply's path, so ``messages.trace_id`` names a trace
+# that may land a moment after the reply (hence no foreign key there).
+
+
+class Trace(Base):
+    """One run: who asked (``user_id``), where (``source``: web, api, v1, eval), what came in and out,
+    how it ended, and the figures the AI-quality page aggregates (the reply's model, prompt version,
+    tokens, latency, time to first token, and ``figure_check``: ``shown``, ``empty`` or why the
+    model's prose was held back)."""
+
+    __tablename__ = "traces"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    chat_id: Mapped[str | None] = mapped_column(String(32))
+    message_id: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))
+    pipeline: Mapped[str] = mapped_column(String(100))
+    input: Mapped[str] = mapped_column(Text)
+    output: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    ttft_ms: Mapped[float | None] = mapped_column(Float)
+    model: Mapped[str | None] = mapped_column(String(200))
+    prompt_name: Mapped[str | None] = mapped_column(String(100))
+    prompt_version: Mapped[int | None] = mapped_column(Integer)
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    figure_check: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("ix_traces_started", "started_at"),
+        Index("ix_traces_user_started", "user_id", "started_at"),
+        Index("ix_traces_message", "message_id"),
+        CheckConstraint("status IN ('complete', 'stopped', 'error')", name="ck_traces_status"),
+    )
+
+
+class Span(Base):
+    """One step of a trace (``parent_id`` the run's root span; the root has none), in run order
+    (``position``). ``input``, ``output`` and ``attributes`` are JSON."""
+
+    __tablename__ = "spans"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    trace_id: Mapped[str] = mapped_column(ForeignKey("traces.id", ondelete="CASCADE"))
+    parent_id: Mapped[str | None] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    ttft_ms: Mapped[float | None] = mapped_column(Float)
+    model: Mapped[str | None] = mapped_column(String(200))
+    prompt_name: Mapped[str | None] = mapped_column(String(100))
+    prompt_version: Mapped[int | None] = mapped_column(Integer)
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    input: Mapped[str | None] = mapped_column(Text)
+    output: Mapped[str | None] = mapped_column(Text)
+    attributes: Mapped[str] = mapped_column(Text, default="{}")
+
+    __table_args__ = (Index("ix_spans_trace", "trace_id", "position"),)

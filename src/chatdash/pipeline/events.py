@@ -14,35 +14,7 @@ from typing import Any, Literal
 from chatdash.llm import Completion, Usage
 from chatdash.memory import Passage, Recalled
 from chatdash.sales import SalesAnswer
-
-
-@dataclass(frozen=True, slots=True)
-class SpanRecord:
-    """How one step went: its timing, status and a few attributes (a trace span without a tracer).
-
-    ``status`` is ``ok``, ``skipped`` (nothing to do: no vector store, not a sales question) or
-    ``error`` (the step failed and its ``on_error = "skip"`` let the run go on without it).
-    """
-
-    name: str
-    type: str
-    started_at: float
-    """Seconds since the epoch."""
-    duration_ms: float
-    status: Literal["ok", "skipped", "error"]
-    error: str | None = None
-    attributes: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "started_at": self.started_at,
-            "duration_ms": self.duration_ms,
-            "status": self.status,
-            "error": self.error,
-            "attributes": dict(self.attributes),
-        }
+from chatdash.tracing import SpanRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,22 +44,24 @@ class Sources:
 
 @dataclass(frozen=True, slots=True)
 class Delta:
-    """A piece of the reply's text, as the model produced it."""
+    """A piece of the reply's text, as the step named ``step`` produced it."""
 
     text: str
+    step: str = ""
     kind: Literal["delta"] = "delta"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "text": self.text}
+        return {"kind": self.kind, "step": self.step, "text": self.text}
 
 
 @dataclass(frozen=True, slots=True)
 class Done:
-    """The run finished: the whole completion (None for a pipeline without an ``llm`` step), its usage
-    and one span record per step."""
+    """The run finished: the last ``llm`` step's completion (None for a pipeline without one) and its
+    usage, every step's output by step name, and one span record per step."""
 
     completion: Completion | None
     spans: list[SpanRecord]
+    outputs: dict[str, Any] = field(default_factory=dict)
     kind: Literal["done"] = "done"
 
     @property

@@ -207,7 +207,7 @@ async def retry_reply(
     chat_id: str, message_id: MessageId, service: ServiceDep, user_id: UserIdDep
 ) -> MessagePublic:
     """Write a failed or stopped reply again; poll the messages (or stream ``/api/chat``) for its text."""
-    reply, _ = await service.retry(user_id, chat_id, message_id)
+    reply, _ = await service.retry(user_id, chat_id, message_id, source="api")
     return MessagePublic.model_validate(reply)
 
 
@@ -222,7 +222,7 @@ async def edit_message(
 ) -> MessagePublic:
     """Edit one of your messages and resend it: the turns after it are replaced by a new reply (not
     kept as a branch); poll the messages (or follow ``.../stream``) for its text."""
-    reply, _ = await service.edit(user_id, chat_id, message_id, body.content)
+    reply, _ = await service.edit(user_id, chat_id, message_id, body.content, source="api")
     return MessagePublic.model_validate(reply)
 
 

@@ -84,10 +84,10 @@ async def chat(
     user_id = key.user_id
     *earlier, last = body.messages
     if body.conversation_id:  # the stored chat is the history: only the last message is new
-        reply, gen = await service.send(user_id, body.conversation_id, last.content)
+        reply, gen = await service.send(user_id, body.conversation_id, last.content, source="api")
     else:
         earlier_messages = [Message(role=m.role, content=m.content) for m in earlier]
-        reply, gen = await service.send(user_id, None, last.content, earlier=earlier_messages)
+        reply, gen = await service.send(user_id, None, last.content, earlier=earlier_messages, source="api")
     chat_id = reply.chat_id
 
     if body.stream:
@@ -95,13 +95,17 @@ async def chat(
         # code; after this short wait, errors arrive as an `error` event of a 200 stream.
         await gen.started(timeout=FAIL_FAST_SECONDS)
         if gen.error is not None:
-            response = error_response(gen.error, conversation_id=chat_id, message_id=reply.id)
+            response = error_response(
+                gen.error, conversation_id=chat_id, message_id=reply.id, trace_id=gen.trace_id
+            )
             response.headers.update(headers)
             return response
         return EventSourceResponse(_events(chat_id, reply.id, gen), ping=PING_SECONDS, headers=headers)
     await gen.wait()
     if gen.error is not None:
-        response = error_response(gen.error, conversation_id=chat_id, message_id=reply.id)
+        response = error_response(
+            gen.error, conversation_id=chat_id, message_id=reply.id, trace_id=gen.trace_id
+        )
         response.headers.update(headers)
         return response
     result = _reply(chat_id, reply.id, gen)
@@ -115,6 +119,7 @@ def _reply(chat_id: str, message_id: int, gen: Generation) -> ChatReply:
     return ChatReply(
         conversation_id=chat_id,
         message_id=message_id,
+        trace_id=gen.trace_id,
         message=ReplyText(role="assistant", content=gen.text),
         status=gen.status,
         usage=usage,
@@ -125,12 +130,13 @@ def _reply(chat_id: str, message_id: int, gen: Generation) -> ChatReply:
 
 async def _events(chat_id: str, message_id: int, gen: Generation) -> AsyncIterator[ServerSentEvent]:
     """The reply this request started (so no ownership lookup on the way to the first token)."""
-    yield ServerSentEvent(json.dumps({"conversation_id": chat_id, "message_id": message_id}), event="start")
+    start = {"conversation_id": chat_id, "message_id": message_id, "trace_id": gen.trace_id}
+    yield ServerSentEvent(json.dumps(start), event="start")
     async for delta in gen.follow():
         yield ServerSentEvent(json.dumps({"content": delta}), event="delta")
     await gen.wait()  # ended and saved
     if gen.error is not None:
-        detail = {"detail": str(gen.error), "status": status_for(gen.error)}
+        detail = {"detail": str(gen.error), "status": status_for(gen.error), "trace_id": gen.trace_id}
         yield ServerSentEvent(json.dumps(detail), event="error")
     else:
         yield ServerSentEvent(_reply(chat_id, message_id, gen).model_dump_json(), event="done")

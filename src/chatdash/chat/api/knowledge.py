@@ -94,7 +94,9 @@ def list_documents(service: ServiceDep, user_id: UserIdDep) -> Documents:
     return Documents(data=[_document(d) for d in service.knowledge.documents(user_id)])
 
 
-@router.post("/documents", response_model=DocumentAdded, status_code=201, responses=responses(413, 422, 429))
+@router.post(
+    "/documents", response_model=DocumentAdded, status_code=201, responses=responses(422, 429, body=True)
+)
 async def add_document(
     request: Request,
     response: Response,

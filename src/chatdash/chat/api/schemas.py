@@ -113,6 +113,9 @@ class MessagePublic(MessageBase):
     )
     created_at: dt.datetime
     updated_at: dt.datetime
+    trace_id: str | None = Field(
+        None, description="The reply's trace (`GET /api/traces/{id}`): its steps, prompt version, tokens"
+    )
 
     answer: dict[str, Any] | None = Field(
         None,
@@ -169,6 +172,7 @@ class ReplyUpdate(BaseModel):
     completion_tokens: Count | None = None
     sources: list[str] | None = None
     answer: dict[str, Any] | None = None
+    trace_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")] | None = None
 
     @model_validator(mode="after")
     def _not_null(self) -> ReplyUpdate:
@@ -311,6 +315,7 @@ class ReplyText(BaseModel):
 class ChatReply(BaseModel):
     conversation_id: str
     message_id: int
+    trace_id: str | None = Field(None, description="The reply's trace: `GET /api/traces/{trace_id}`")
     message: ReplyText
     status: Status
     usage: Usage
@@ -346,11 +351,13 @@ class ErrorBody(BaseModel):
     )
     conversation_id: str | None = Field(None, description="The chat of a reply that failed (POST /api/chat)")
     message_id: int | None = Field(None, description="The reply that failed (POST /api/chat): retry it")
+    trace_id: str | None = Field(None, description="The failed reply's trace (`GET /api/traces/{id}`)")
 
 
 class StreamStart(BaseModel):
     conversation_id: str
     message_id: int
+    trace_id: str | None = Field(None, description="The reply's trace: `GET /api/traces/{trace_id}`")
 
 
 class StreamDelta(BaseModel):
@@ -360,6 +367,7 @@ class StreamDelta(BaseModel):
 class StreamError(BaseModel):
     detail: str = Field(description="What went wrong")
     status: int = Field(description="The HTTP status the error would have had")
+    trace_id: str | None = Field(None, description="The failed reply's trace")
 
 
 def event_stream(description: str, **events: dict[str, Any]) -> dict[str, Any]:

@@ -105,6 +105,10 @@ class Grounding(BaseModel):
 
     conversation_id: str
     message_id: int
+    trace_id: str | None = Field(
+        description="The reply's trace (`GET /api/traces/{trace_id}`); rate it with "
+        "`POST /api/feedback` by its conversation_id and message_id"
+    )
     sources: list[str]
     answer: dict[str, Any] | None = None
 
@@ -176,7 +180,7 @@ async def chat_completions(
         service.check_send, last.content, before
     )  # before the limit: a 422 is free
     headers = await spend_rate_limit(request, key)
-    reply, gen = await service.send(key.user_id, None, last.content, earlier=earlier)
+    reply, gen = await service.send(key.user_id, None, last.content, earlier=earlier, source="v1")
     completion_id = f"chatcmpl-{reply.id}"
     if body.stream:
         await gen.started(timeout=FAIL_FAST_SECONDS)
@@ -198,6 +202,7 @@ async def chat_completions(
         chatdash=Grounding(
             conversation_id=reply.chat_id,
             message_id=reply.id,
+            trace_id=gen.trace_id,
             sources=list(gen.done.sources) if gen.done else [],
             answer=gen.done.answer if gen.done else None,
         ),
@@ -207,7 +212,9 @@ async def chat_completions(
 
 def _failed(gen: Generation, chat_id: str, message_id: int, headers: dict[str, str]) -> JSONResponse:
     assert gen.error is not None
-    response = error_response(gen.error, conversation_id=chat_id, message_id=message_id)
+    response = error_response(
+        gen.error, conversation_id=chat_id, message_id=message_id, trace_id=gen.trace_id
+    )
     response.headers.update(headers)
     return response
 
@@ -235,7 +242,7 @@ async def _chunks(completion_id: str, gen: Generation, with_usage: bool) -> Asyn
         error = {"message": public_detail(gen.error), "type": "server_error", "code": status_for(gen.error)}
         yield f"data: {json.dumps({'error': error})}\n\n"
     else:
-        yield chunk({}, "stop")
+        yield chunk({}, "stop", chatdash={"trace_id": gen.trace_id})
         if with_usage:
             usage = _usage(gen).model_dump()
             body = {"id": completion_id, "object": "chat.completion.chunk", "created": created}

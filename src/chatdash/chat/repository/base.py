@@ -177,6 +177,7 @@ class ChatRepository(Protocol):
         tokens: tuple[int, int] | None = None,
         sources: Sequence[str] | None = None,
         answer: Mapping[str, Any] | None = None,
+        trace_id: str | None = None,
     ) -> None:
         """A reply's text and status, saved by its writer while it streams and at the end."""
         ...

@@ -160,6 +160,7 @@ class HttpRepository:
         tokens: tuple[int, int] | None = None,
         sources: Sequence[str] | None = None,
         answer: Mapping[str, Any] | None = None,
+        trace_id: str | None = None,
     ) -> None:
         body: dict[str, object] = {"content": content, "status": status, "error": error}
         if tokens is not None:
@@ -168,6 +169,8 @@ class HttpRepository:
             body["sources"] = list(sources)
         if answer:
             body["answer"] = dict(answer)
+        if trace_id is not None:
+            body["trace_id"] = trace_id
         self.update_reply(user_id, chat_id, message_id, body)
 
     def update_reply(
@@ -274,6 +277,7 @@ def _message(chat_id: str, row: dict[str, Any]) -> ChatMessage:
         error=row["error"],
         sources=json.dumps(row["sources"]) if row.get("sources") else None,
         answer=json.dumps(row["answer"]) if row.get("answer") else None,
+        trace_id=row.get("trace_id"),
         created_at=_time(row["created_at"]),
         updated_at=_time(row["updated_at"]),
     )

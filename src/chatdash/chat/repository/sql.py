@@ -31,7 +31,7 @@ HISTORY_LIMIT = 200
 HISTORY_STATUSES = ("complete", "stopped")
 """Messages in those states reached the user, so a later reply answers them (errors do not)."""
 REPLY_FIELDS = frozenset(
-    {"content", "status", "error", "prompt_tokens", "completion_tokens", "sources", "answer"}
+    {"content", "status", "error", "prompt_tokens", "completion_tokens", "sources", "answer", "trace_id"}
 )
 """What the writer of a reply may change (``update_reply``)."""
 REPLY_LEASE = dt.timedelta(seconds=15)
@@ -216,6 +216,7 @@ class SqlRepository:
         tokens: tuple[int, int] | None = None,
         sources: Sequence[str] | None = None,
         answer: Mapping[str, Any] | None = None,
+        trace_id: str | None = None,
     ) -> None:
         """No ownership lookup: only the writer of a reply saves it, and it created the reply for this
         user moments before (this is on the way to every token the user reads)."""
@@ -227,6 +228,8 @@ class SqlRepository:
             values["sources"] = json.dumps(list(sources))
         if answer:
             values["answer"] = json.dumps(dict(answer))
+        if trace_id is not None:
+            values["trace_id"] = trace_id
         # A plain Core UPDATE on a connection: through a Session it is an ORM bulk update, which costs as
         # much again in Python to keep a session's objects in step that this method never has.
         with self.engine.begin() as connection:

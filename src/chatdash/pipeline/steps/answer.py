@@ -8,10 +8,10 @@ may add commentary, which is shown only when every number in it is a figure of t
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from typing import Any
+from collections.abc import AsyncGenerator, Mapping
+from typing import ClassVar
 
-from chatdash.pipeline.context import RunContext, State
+from chatdash.pipeline.context import RunContext, SalesResult, StepRun
 from chatdash.pipeline.registry import Step, StepOptions
 
 
@@ -19,16 +19,20 @@ class AnswerStep(Step):
     id = "answer"
     Options = StepOptions
     streams = True
+    reads: ClassVar[Mapping[str, str]] = {"sales": "sales_query"}
 
-    async def stream(self, ctx: RunContext, state: State, span: dict[str, Any]) -> AsyncGenerator[str, None]:
-        if state.declined is not None:
-            span["declined"] = True
-            yield state.declined
+    async def stream(self, ctx: RunContext, run: StepRun) -> AsyncGenerator[str, None]:
+        sales = run.inputs.get("sales")
+        if not isinstance(sales, SalesResult):
+            run.span["written"] = False
+            run.skip("not a sales question")
             return
-        if state.sales is None:
-            span["written"] = False
+        if sales.declined is not None:
+            run.span["declined"] = True
+            yield sales.declined
             return
-        span["written"] = True
-        yield state.sales.sentence()
-        if state.sales.notes:
-            yield "\n\n_(" + "; ".join(state.sales.notes) + ")_"
+        assert sales.sales is not None
+        run.span["written"] = True
+        yield sales.sales.sentence()
+        if sales.sales.notes:
+            yield "\n\n_(" + "; ".join(sales.sales.notes) + ")_"

@@ -8,13 +8,13 @@ costs tokens. The vector store is synchronous, so the work runs in a thread.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import anyio.to_thread
 from pydantic import Field
 
 from chatdash.memory import ChatMemory, DocumentStore, Passage, Recalled
-from chatdash.pipeline.context import RunContext, State
+from chatdash.pipeline.context import Retrieved, RunContext, StepRun
 from chatdash.pipeline.registry import Step, StepOptions
 
 
@@ -34,14 +34,13 @@ class RetrieveStep(Step):
     id = "retrieve"
     Options = RetrieveOptions
 
-    async def apply(self, ctx: RunContext, state: State, span: dict[str, Any]) -> bool:
+    async def apply(self, ctx: RunContext, run: StepRun) -> None:
         if ctx.memory is None:
-            span["reason"] = "no vector store"
-            return False
+            run.skip("no vector store")
+            return
         memories, documents = await anyio.to_thread.run_sync(self._search, ctx)
-        state.memories, state.documents = memories, documents
-        span.update(memories=len(memories), documents=len(documents))
-        return True
+        run.output = Retrieved(memories, documents)
+        run.span.update(memories=len(memories), documents=len(documents))
 
     def _search(self, ctx: RunContext) -> tuple[list[Recalled], list[Passage]]:
         assert ctx.memory is not None and isinstance(self.options, RetrieveOptions)

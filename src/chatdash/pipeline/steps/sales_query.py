@@ -6,8 +6,8 @@ The message is read by rules over the semantic model and the data's own vocabula
 ``chatdash.sales`` and the answer goes into the state: the ``answer`` step writes its sentence as the
 reply's first line, the ``template`` step gives the figures to the model, and the run's ``Sources``
 event gives them to the client. A sales question that cannot be answered as asked (an unknown name, a
-date that cannot be read whole) sets ``state.declined`` instead. Not a sales question: the step is
-``skipped`` and the reply is the model's alone.
+date that cannot be read whole) is ``declined`` instead (the output, a ``SalesResult``, says why). Not
+a sales question: the step is ``skipped`` and the reply is the model's alone.
 
 With ``model_fallback = true`` a message the rules do not read as a sales question is given to the
 model with a JSON schema; its proposal is used only when it validates and names nothing outside the
@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 
 from chatdash.errors import ModelError, QueryError
 from chatdash.llm import Message
-from chatdash.pipeline.context import RunContext, State
+from chatdash.pipeline.context import RunContext, SalesResult, StepRun
 from chatdash.pipeline.prompting import checked_ref, resolve_prompt
 from chatdash.pipeline.registry import Step, StepOptions
 from chatdash.sales import QuerySpec, Vocabulary, answer, load_vocabulary, read_conversation
@@ -80,12 +80,12 @@ class SalesQueryStep(Step):
     id = "sales_query"
     Options = SalesQueryOptions
 
-    async def apply(self, ctx: RunContext, state: State, span: dict[str, Any]) -> bool:
+    async def apply(self, ctx: RunContext, run: StepRun) -> None:
         assert isinstance(self.options, SalesQueryOptions)
-        engine = ctx.engine
+        engine, span = ctx.engine, run.span
         if engine is None:
-            span["reason"] = "no database"
-            return False
+            run.skip("no database")
+            return
         vocabulary = await anyio.to_thread.run_sync(vocabulary_of, engine, self.options.vocabulary_ttl_s)
         earlier = [m.content for m in ctx.history if m.role == "user"]
         earlier = earlier[-self.options.context_messages :] if self.options.context_messages else []
@@ -99,21 +99,20 @@ class SalesQueryStep(Step):
             # validated against the same vocabulary, and without one the rules' answer stands.
             spec = await self._ask_model(ctx, vocabulary, span)
         if spec is None and reading.declined is not None:
-            state.declined = reading.declined
+            run.output = SalesResult(declined=reading.declined)
             span["declined"] = reading.declined
-            return True
+            return
         if spec is None:
-            span["reason"] = "not a sales question"
-            return False
+            run.skip("not a sales question")
+            return
         try:
             result = await anyio.to_thread.run_sync(answer, engine, spec, reading.notes)
         except QueryError as exc:
-            state.declined = f"I can't answer that from the sales data: {exc}."
-            span["declined"] = state.declined
-            return True
-        state.spec, state.sales = spec, result
+            run.output = SalesResult(spec, declined=f"I can't answer that from the sales data: {exc}.")
+            span["declined"] = run.output.declined
+            return
+        run.output = SalesResult(spec, result)
         span.update(spec=spec.model_dump(mode="json"), query=result.description)
-        return True
 
     async def _ask_model(
         self, ctx: RunContext, vocabulary: Vocabulary, span: dict[str, Any]

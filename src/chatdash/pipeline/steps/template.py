@@ -6,19 +6,21 @@ Templates are configuration (a registry version, the pipeline file), rendered in
 ``chatdash.prompts``; what users and the data supply (figures, recalled messages, passages) only ever
 enters as variables, never as template text, so a message containing ``{{ ... }}`` is just text.
 Variables: ``figures`` (the sales answer as text, empty when there is none), ``sales`` (the
-``SalesAnswer`` or None), ``memories``, ``documents``. A registry prompt of chat messages puts its
+``SalesAnswer`` or None), ``memories``, ``documents``, and any other input the step names (``inputs
+= { draft = "draft" }``: an earlier ``llm`` step's text). A registry prompt of chat messages puts its
 rendered messages where the system message would be.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from pydantic import field_validator, model_validator
 
-from chatdash.llm import Message
-from chatdash.pipeline.context import RunContext, State
+from chatdash.llm import Completion, Message
+from chatdash.pipeline.context import Rendered, Retrieved, RunContext, SalesResult, StepRun
 from chatdash.pipeline.prompting import checked_ref, resolve_prompt
 from chatdash.pipeline.registry import Step, StepOptions
 from chatdash.prompts import PromptError, compile_template, parse_ref, render_template, shipped_prompts
@@ -69,21 +71,41 @@ class TemplateOptions(StepOptions):
 class TemplateStep(Step):
     id = "template"
     Options = TemplateOptions
+    reads: ClassVar[Mapping[str, str]] = {"sales": "sales_query", "retrieved": "retrieve"}
+    free_inputs = True
 
-    async def apply(self, ctx: RunContext, state: State, span: dict[str, Any]) -> bool:
+    async def apply(self, ctx: RunContext, run: StepRun) -> None:
         assert isinstance(self.options, TemplateOptions)
-        variables = {
-            "figures": state.sales.figures() if state.sales else "",
-            "sales": state.sales,
-            "memories": state.memories,
-            "documents": state.documents,
-        }
+        variables = prompt_variables(ctx, run.inputs)
         if self.options.prompt is None:
-            system = [Message.system(render_template(self.options.system, variables, "the system template"))]
+            text = render_template(self.options.system, variables, "the system template")
+            rendered = Rendered([Message.system(text)])
         else:
-            version = await resolve_prompt(ctx, self.options.prompt, span)
-            system = [Message(m.role, m.content) for m in version.render_messages(variables)]
-        system = [Message(m.role, _BLANK_RUNS.sub("\n\n", m.content).strip()) for m in system]
-        state.messages = [*system, *ctx.history, Message.user(ctx.message)]
-        span.update(system_chars=sum(len(m.content) for m in system), history=len(ctx.history))
-        return True
+            version = await resolve_prompt(ctx, self.options.prompt, run.span)
+            messages = [Message(m.role, m.content) for m in version.render_messages(variables)]
+            rendered = Rendered(messages, version.name, version.version, version.params)
+        system = [Message(m.role, _BLANK_RUNS.sub("\n\n", m.content).strip()) for m in rendered.messages]
+        messages = [*system, *ctx.history, Message.user(ctx.message)]
+        run.output = Rendered(messages, rendered.prompt, rendered.version, rendered.params)
+        run.span.update(system_chars=sum(len(m.content) for m in system), history=len(ctx.history))
+
+
+def prompt_variables(ctx: RunContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A prompt's variables from a step's inputs: the sales answer and its figures, the retrieved
+    memories and documents, the user's ``message``, and every other input by its name (a completion as
+    its text)."""
+    sales = inputs.get("sales")
+    answer = sales.sales if isinstance(sales, SalesResult) else None
+    retrieved = inputs.get("retrieved")
+    retrieved = retrieved if isinstance(retrieved, Retrieved) else Retrieved()
+    variables: dict[str, Any] = {
+        "figures": answer.figures() if answer else "",
+        "sales": answer,
+        "memories": retrieved.memories,
+        "documents": retrieved.documents,
+        "message": ctx.message,
+    }
+    for name, value in inputs.items():
+        if name not in ("sales", "retrieved"):
+            variables[name] = value.text if isinstance(value, Completion) else value
+    return variables
