@@ -33,6 +33,7 @@ from chatdash.db.engine import make_engine
 from chatdash.sales import SalesFilter
 from chatdash.sales.generator import generate_frame
 from tests.e2e.processes import running, wait_healthy
+from tests.integration import quality_data
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -381,3 +382,35 @@ def test_cut_weeks_are_marked_not_drawn_as_drops(server: Server, page: Page) -> 
     metric_values(page)
     expect(page.get_by_text("Partial week (the date range cuts it)")).to_be_visible()
     screenshot(page, "dashboard-partial-weeks.png")
+
+
+def test_an_admin_reaches_the_ai_quality_page(server: Server, page: Page, browser: Browser) -> None:
+    """USER, the first account, is an admin: the navigation offers AI quality, whose metrics are the
+    traces' (computed here from the rows written); OTHER is not: no link, and its URL refuses."""
+    seeded = quality_data.seed(server.engine)
+    page.goto(server.url)
+    page.get_by_role("link", name="AI quality").click()
+    page.wait_for_url(server.url + "quality")
+    expect(page.get_by_role("heading", name="AI quality")).to_be_visible()
+    values = page.get_by_test_id("stMetricValue")
+    expect(values).to_have_count(10)
+    assert [text.strip() for text in values.all_inner_texts()] == quality_data.shown(
+        quality_data.expected(seeded.traces, seeded.feedback)
+    )
+    page.get_by_test_id("stDataFrame").first.wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "dashboard-ai-quality.png", full_page=True)
+
+    other = new_tab(browser, [])
+    try:
+        sign_in(other, server, OTHER)
+        other.goto(server.url)
+        metric_values(other)  # the Sales page, as before
+        expect(other.get_by_role("link", name="AI quality")).to_have_count(0)
+        other.goto(server.url + "quality")
+        expect(other.get_by_text("The AI-quality page is for admins only")).to_be_visible()
+        expect(other.get_by_test_id("stMetricValue")).to_have_count(0)
+    finally:
+        other.context.close()
