@@ -75,13 +75,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_spans_trace", "spans", ["trace_id", "position"])
-    with op.batch_alter_table("messages") as batch:
-        batch.add_column(sa.Column("trace_id", sa.String(32), nullable=True))
+    # Not in batch mode: on SQLite that rebuilds the table, and with it the search triggers of 0006 go.
+    op.add_column("messages", sa.Column("trace_id", sa.String(32), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("messages") as batch:
-        batch.drop_column("trace_id")
+    op.execute("ALTER TABLE messages DROP COLUMN trace_id")  # native on SQLite 3.35+ and PostgreSQL
     op.drop_index("ix_spans_trace", "spans")
     op.drop_table("spans")
     op.drop_index("ix_traces_message", "traces")
