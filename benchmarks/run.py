@@ -74,6 +74,8 @@ def run(rows_list: list[int], only: set[str]) -> None:
         save(bench("llm", None), "llm")
     if "chat" in only:
         save(median_run([bench("chat", None) for _ in range(CHAT_RUNS)]), "chat")
+    if "evals" in only:
+        save(bench("evals", None, "--full"), "evals")
 
 
 def median_run(runs: list[dict[str, object]]) -> dict[str, object]:
@@ -315,12 +317,66 @@ def report(results: list[dict[str, object]]) -> str:
                 f"{_ms(r['rollup_p95_ms'])} | {_ms(r['order_rows_p95_ms'])} | "
                 f"{slow['question']} ({slow['median_ms']:.1f}) |"
             )
-    others = [r for r in results if r["name"] not in ("dashboard", "answers", "generate", "llm", "chat")]
+    for r in (r for r in results if r["name"] == "evals"):
+        lines += _evals_section(r)
+    others = [
+        r for r in results if r["name"] not in ("dashboard", "answers", "generate", "llm", "chat", "evals")
+    ]
     for r in others:
         lines += ["", f"## {r['name']}", "", "```json", json.dumps(r, indent=2), "```"]
     when = sorted({str(r.get("measured_at", "?"))[:10] for r in results})
     lines += ["", f"Measured on {', '.join(when)}; raw results in `benchmarks/results/`.", ""]
     return "\n".join(lines)
+
+
+_EVALS_TARGETS = (("overhead", "met_overhead"), ("wall time", "met_wall"))
+
+
+def _evals_section(r: dict[str, object]) -> list[str]:
+    met = ", ".join(f"{what} {'met' if r[key] else 'not met'}" for what, key in _EVALS_TARGETS)
+    lines = [
+        "",
+        "## Test bed runner (`chatdash bench evals`)",
+        "",
+        f"{r['executions']:,} executions ({r['cases']} cases repeated) of a scenario whose pipeline is one "
+        f"`llm` step, by `Runner.run` at concurrency {r['concurrency']} over a temporary SQLite database "
+        "with the scripted provider: each execution scored (terms, latency), stored and traced, as "
+        "`chatdash eval run` does. *Overhead per execution* = (wall time - the provider's own time) / "
+        "executions. The *baseline*, in the same round: the same executions as bare pipeline runs "
+        "(no scoring, storage or traces). Medians over "
+        f"{r['rounds']} rounds. Targets: under {r['target_ms']:g} ms overhead per execution and "
+        f"{r['executions']:,} executions in under {r['target_wall_s']:g} s ({met}).",
+        "",
+        "| | overhead per execution (median ms) | wall time (s) | rounds (ms) |",
+        "| --- | ---: | ---: | --- |",
+        f"| runner, tracing on | {r['median_ms']} | {r['wall_s']} | "
+        + ", ".join(str(x) for x in r["runs_ms"])  # type: ignore[attr-defined]
+        + " |",
+        f"| runner, tracing off | {r['untraced_median_ms']} | {r['untraced_wall_s']} | |",
+        f"| bare pipeline runs (baseline) | {r['baseline_median_ms']} | {r['baseline_wall_s']} | "
+        + ", ".join(str(x) for x in r["baseline_runs_ms"])  # type: ignore[attr-defined]
+        + " |",
+        "",
+        f"The runner adds **{r['added_ms']} ms** per execution to the bare pipeline (scoring, one stored "
+        f"row per execution, the trace); the provider's own time is {r['provider_ms']} ms per execution. "
+        f"Pipeline latency per execution as the runner records it: median {r['latency_median_ms']} ms, "
+        f"p95 {r['latency_p95_ms']} ms.",
+    ]
+    sales: dict[str, object] | None = r.get("sales_qa")  # type: ignore[assignment]
+    if sales and "skipped" not in sales:
+        interval: list[float] = sales["mean_score_ci"]  # type: ignore[assignment]
+        low, high = interval
+        lines += [
+            "",
+            f"`--full`: `{sales['scenario']}` with {sales['model']} on {int(sales['rows']):,} orders "  # type: ignore[call-overload]
+            f"(SQLite), its first {sales['cases']} questions once each: {sales['wall_s']} s "
+            f"(latency median {sales['latency_median_ms']} ms, p95 {sales['latency_p95_ms']} ms), "
+            f"mean score {sales['mean_score']} (95% CI {low} to {high}), pass rate {sales['pass_rate']} "
+            f"at {sales['threshold']}, {sales['errors']} errors, {sales['unscored']} unscored.",
+        ]
+    elif sales:
+        lines += ["", f"`--full`: skipped ({sales['skipped']})."]
+    return lines
 
 
 def main() -> None:
@@ -329,12 +385,13 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, action="append", help="row counts (default: 100k, 1M, 10M)")
     parser.add_argument(
-        "--only", action="append", choices=["dashboard", "answers", "generate", "llm", "chat"]
+        "--only", action="append", choices=["dashboard", "answers", "generate", "llm", "chat", "evals"]
     )
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
     if not args.report_only:
-        run(args.rows or list(ROWS), set(args.only or ["dashboard", "answers", "generate", "llm", "chat"]))
+        everything = ["dashboard", "answers", "generate", "llm", "chat", "evals"]
+        run(args.rows or list(ROWS), set(args.only or everything))
     (HERE / "RESULTS.md").write_text(report(load_results()))
     print(f"wrote {HERE / 'RESULTS.md'}")
 

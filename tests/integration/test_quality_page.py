@@ -118,7 +118,7 @@ def test_an_admin_sees_the_traces_figures(
 ) -> None:
     page = open_page("alice")
     assert problems(page) == []
-    assert navigation[-1] == [("Sales", "visible"), ("AI quality", "visible")]
+    assert navigation[-1] == [("Sales", "visible"), ("AI quality", "visible"), ("Test bed", "visible")]
     assert [t.value for t in page.title] == ["AI quality"]
     assert metrics(page) == shown(expected(seeded.traces, seeded.feedback))
     assert page.query_params == {}  # the opening view's link is the bare URL

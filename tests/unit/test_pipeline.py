@@ -571,3 +571,15 @@ def test_an_llm_step_naming_a_model_no_provider_serves_says_so(tmp_path: Path) -
     ctx = RunContext(owner="a", message="x", provider=scripted("draft"), inputs={"audience": "y"})
     with pytest.raises(PipelineError, match="no provider serves the model 'reviewer'"):
         asyncio.run(two_models(tmp_path).complete(ctx))
+
+
+def test_an_llm_step_with_reply_false_feeds_later_steps_but_writes_nothing_of_the_reply(
+    tmp_path: Path,
+) -> None:
+    text = TWO_MODELS.replace('name = "draft"', 'name = "draft"\n    reply = false')
+    writer, reviewer = scripted("A long draft"), scripted("Short", model="reviewer")
+    ctx = RunContext(
+        owner="a", message="x", provider=writer, inputs={"audience": "b"}, providers={"reviewer": reviewer}
+    )
+    result = asyncio.run(load_pipeline(write(tmp_path, text)).complete(ctx))
+    assert result.text == "Short" and result.outputs["draft"].text == "A long draft"

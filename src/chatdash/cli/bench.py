@@ -137,6 +137,48 @@ def chat(
     console.print({"GET /chats": result["list_chats"]}, highlight=False)
 
 
+@app.command("evals")
+@edge
+def evals(
+    executions: int = typer.Option(1000, min=1, help="Executions of the overhead scenario per round."),
+    concurrency: int = typer.Option(8, min=1, max=64, help="Executions at a time."),
+    cases: int = typer.Option(100, min=1, help="Distinct cases (each repeated to make the executions)."),
+    rounds: int = typer.Option(3, min=1, help="Timed rounds (runner and baseline each); medians reported."),
+    full: bool = typer.Option(False, "--full", help="Also run scenarios/sales-qa.yaml with the model."),
+    full_rows: int = typer.Option(100_000, min=1, help="With --full: orders in its database."),
+    full_cases: int = typer.Option(30, min=0, help="With --full: its first N questions (0: all of them)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """The test bed's runner: overhead per execution over bare pipeline runs (scripted model)."""
+    from chatdash.bench import evals as bench
+
+    result = bench.run(
+        get_settings(),
+        executions=executions,
+        concurrency=concurrency,
+        cases=cases,
+        rounds=rounds,
+        full=full,
+        full_rows=full_rows,
+        full_cases=full_cases,
+    )
+    _report(result, as_json)
+    if as_json:
+        return
+    for key in (
+        "executions",
+        "added_ms",
+        "untraced_median_ms",
+        "wall_s",
+        "baseline_wall_s",
+        "met_overhead",
+        "met_wall",
+    ):
+        console.print(f"{key}: {result[key]}", highlight=False)
+    if result["sales_qa"] is not None:
+        console.print({"sales-qa": result["sales_qa"]}, highlight=False)
+
+
 @app.command("answers")
 @edge
 def answers(

@@ -2,18 +2,27 @@
 
 A push of unchanged content makes no new version (it says which version already holds it); a
 promotion points a label at a version, and running apps pick it up within
-``CHATDASH_PROMPT_CACHE_SECONDS``, without a restart.
+``CHATDASH_PROMPT_CACHE_SECONDS``, without a restart. ``promote --gate SCENARIO`` first runs the
+scenario with the label's current version and with the new one, and moves the label only when the new
+one is not significantly worse (``chatdash.evals.gate``); otherwise it exits 1 saying why.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from chatdash.cli.common import console, edge, engine
+from chatdash.cli.common import console, edge, engine, err_console
+from chatdash.config import get_settings
+from chatdash.errors import ChatdashError
+from chatdash.evals import GateResult, gate_promotion, load_scenario, print_comparison
+from chatdash.llm import get_provider
+from chatdash.memory import get_store
 from chatdash.prompts import (
     PromptNotFound,
     diff_versions,
@@ -23,6 +32,7 @@ from chatdash.prompts import (
     push_prompt,
     read_prompt_file,
 )
+from chatdash.tracing import writer_for
 
 app = typer.Typer(help="The prompt registry: versions and labels.", no_args_is_help=True)
 
@@ -83,9 +93,26 @@ def promote_(
     name: str = typer.Argument(..., help="The prompt's name."),
     version: int = typer.Argument(..., min=1, help="The version the label should point at."),
     label: str = typer.Argument(..., help="The label, e.g. production or staging."),
+    gate: Path | None = typer.Option(
+        None, help="A scenario: move the label only when VERSION does not score significantly worse."
+    ),
+    repeat: int | None = typer.Option(
+        None, min=1, max=1000, help="With --gate: executions per case and version (default: the file's)."
+    ),
+    min_effect: float = typer.Option(
+        0.0, min=0.0, max=1.0, help="With --gate: a significant drop of the mean score up to this passes."
+    ),
 ) -> None:
     """Point a label at a version; running apps use it within CHATDASH_PROMPT_CACHE_SECONDS."""
     db = engine()
+    if gate is not None:
+        result = _gate(gate, name, version, label, repeat, min_effect)
+        if result.comparison is not None:
+            print_comparison(console, f"{name} v{version} (B) vs v{result.current} (A)", result.comparison)
+        if not result.promote:
+            err_console.print(f"[red]{escape(result.reason)}", highlight=False)
+            raise typer.Exit(1)
+        console.print(result.reason, highlight=False)
     try:
         before: int | None = get_prompt(db, f"{name}@{label}").version
     except PromptNotFound:
@@ -93,6 +120,40 @@ def promote_(
     promoted = promote(db, name, version, label)
     was = f" (was v{before})" if before is not None and before != version else ""
     console.print(f"{promoted.name}: {label} → v{promoted.version}{was}", highlight=False)
+
+
+def _gate(
+    scenario: Path, name: str, version: int, label: str, repeat: int | None, effect: float
+) -> GateResult:
+    loaded = load_scenario(scenario)  # checked whole before anything runs
+    settings = get_settings()
+    try:
+        memory = get_store(settings)
+    except ChatdashError:
+        if loaded.spec.context.documents:
+            raise
+        memory = None
+    db = engine()
+    traces = writer_for(db, settings)
+    run = gate_promotion(
+        loaded,
+        name=name,
+        version=version,
+        label=label,
+        engine=db,
+        settings=settings,
+        provider=get_provider(settings),
+        repeat=repeat,
+        min_effect=effect,
+        memory=memory,
+        traces=traces,
+        say=lambda line: console.print(line, highlight=False),
+    )
+    try:
+        return asyncio.run(run)
+    finally:
+        if traces is not None:
+            traces.close()
 
 
 @app.command("diff")

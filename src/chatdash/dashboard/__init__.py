@@ -1,8 +1,10 @@
-"""The Streamlit dashboard, served by `chatdash dashboard`: the Sales page and, for admins, AI quality.
+"""The Streamlit dashboard, served by `chatdash dashboard`: the Sales page and, for admins, AI quality
+and the Test bed.
 
 Sales reads the data only through the query layer (`chatdash.sales`), so every figure on the page is
 the one the chat and the test bed see; AI quality reads the traces only through
-``chatdash.tracing.quality`` (its page lives in ``quality/``). The Sales modules, from the bottom up:
+``chatdash.tracing.quality`` (its page lives in ``quality/``); the Test bed reads the test bed's runs
+through ``chatdash.evals`` (``testbed/``). The Sales modules, from the bottom up:
 
 - ``state``: the view (filters, chart tab, table order, page of rows) <-> URL query parameters; pure.
 - ``formatting``: money and counts as the page shows them (exact Decimals, two places).

@@ -1,10 +1,11 @@
 """The dashboard's pages, and who sees which in the navigation.
 
 Sales is the default page (the dashboard's bare URL, so the chat's links to a sales view keep
-working) and opens as it always did (``page``). AI quality (``/quality``) shows in the navigation only
-for an admin's session of the chat (``auth.admin``); for anyone else it is registered but hidden, so
-its URL still reaches the page, which refuses them itself. The navigation is drawn only when more
-than one page is visible: a visitor who is not an admin sees the Sales page as before.
+working) and opens as it always did (``page``). AI quality (``/quality``) and Test bed (``/testbed``)
+show in the navigation only for an admin's session of the chat (``auth.admin``); for anyone else they
+are registered but hidden, so their URLs still reach the pages, which refuse them themselves. The
+navigation is drawn only when more than one page is visible: a visitor who is not an admin sees the
+Sales page as before.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from chatdash.errors import ChatdashError
 SALES_SCRIPT = Path(__file__).with_name("sales_app.py")
 QUALITY_SCRIPT = Path(__file__).with_name("quality_app.py")
 QUALITY_URL_PATH = "quality"
+TESTBED_SCRIPT = Path(__file__).with_name("testbed_app.py")
+TESTBED_URL_PATH = "testbed"
 
 
 def pages(admin: bool) -> list[st.Page]:
-    """Sales, then AI quality (visible in the navigation for an admin only)."""
+    """Sales, then AI quality and Test bed (visible in the navigation for an admin only)."""
     return [
         st.Page(SALES_SCRIPT, title="Sales", icon=":material/bar_chart:", default=True),
         st.Page(
@@ -31,6 +34,13 @@ def pages(admin: bool) -> list[st.Page]:
             title="AI quality",
             icon=":material/monitoring:",
             url_path=QUALITY_URL_PATH,
+            visibility="visible" if admin else "hidden",
+        ),
+        st.Page(
+            TESTBED_SCRIPT,
+            title="Test bed",
+            icon=":material/science:",
+            url_path=TESTBED_URL_PATH,
             visibility="visible" if admin else "hidden",
         ),
     ]

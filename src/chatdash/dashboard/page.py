@@ -10,33 +10,15 @@ from __future__ import annotations
 import streamlit as st
 
 from chatdash.config import get_settings
-from chatdash.dashboard import auth, data, filters, sections, state, table
-from chatdash.errors import ChatdashError, ConfigError, DatabaseUnavailable, NotInitialized, QueryError
-
-INIT_HINT = "Run `chatdash init` to create the tables and load sample orders."
+from chatdash.dashboard import auth, data, filters, guard, sections, state, table
 
 
 def render() -> None:
     st.title("Sales")
-    try:
+    with guard.errors_shown():
         visitor = _visitor()
         if visitor is not None:
             _render(visitor)
-    except NotInitialized as exc:
-        st.error(f"The database has no chatdash tables yet. {INIT_HINT}", icon=":material/database:")
-        st.caption(str(exc))
-    except DatabaseUnavailable as exc:
-        st.error(
-            "The database does not answer. Check `CHATDASH_DATABASE_URL` and that the server is "
-            f"running (for a new installation: `chatdash init`).\n\n{exc}",
-            icon=":material/cloud_off:",
-        )
-    except ConfigError as exc:
-        st.error(f"The settings are not valid: {exc}", icon=":material/settings:")
-    except QueryError as exc:
-        st.warning(str(exc), icon=":material/warning:")
-    except ChatdashError as exc:
-        st.error(str(exc))
     st.html(filters.ENTER_APPLIES_DATES, unsafe_allow_javascript=True)  # last: its empty block goes unseen
 
 

@@ -428,3 +428,109 @@ class Span(Base):
     attributes: Mapped[str] = mapped_column(Text, default="{}")
 
     __table_args__ = (Index("ix_spans_trace", "trace_id", "position"),)
+
+
+# -- the test bed (chatdash.evals) ----------------------------------------------------------------
+# A run executes a scenario's cases, each ``repeat`` times; an execution is unique by (run, case,
+# repeat), so an interrupted run resumes where it stopped. Manual scores arrive later, from people.
+
+
+class EvalRun(Base):
+    """One run of a scenario with its variant (execution parameters), and its summary once done."""
+
+    __tablename__ = "eval_runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scenario: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str | None] = mapped_column(Text)
+    variant: Mapped[str] = mapped_column(Text, default="{}")
+    settings: Mapped[str] = mapped_column(Text, default="{}")
+    """JSON: repeat, threshold, evaluators, pipeline, cases: what the run was asked to do."""
+    status: Mapped[str] = mapped_column(String(16))
+    cases: Mapped[int] = mapped_column(Integer)
+    repeat: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        Index("ix_eval_runs_scenario", "scenario", "started_at"),
+        CheckConstraint("status IN ('running', 'complete', 'interrupted')", name="ck_eval_runs_status"),
+    )
+
+
+class EvalExecution(Base):
+    """One execution of one case: the output, what it cost, each evaluator's score (JSON) and the
+    combined ``score`` (None while unscorable or waiting for a person)."""
+
+    __tablename__ = "eval_executions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("eval_runs.id", ondelete="CASCADE"))
+    case_id: Mapped[str] = mapped_column(String(200))
+    repeat: Mapped[int] = mapped_column(Integer)
+    input: Mapped[str] = mapped_column(Text)
+    expected: Mapped[str | None] = mapped_column(Text)
+    output: Mapped[str] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    score: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))
+    scores: Mapped[str] = mapped_column(Text, default="[]")
+    latency_ms: Mapped[float] = mapped_column(Float)
+    ttft_ms: Mapped[float | None] = mapped_column(Float)
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    trace_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "case_id", "repeat", name="uq_eval_executions_case_repeat"),
+        CheckConstraint(
+            "status IN ('scored', 'unscorable', 'pending', 'error')", name="ck_eval_executions_status"
+        ),
+    )
+
+
+# -- the test bed's people and production cases (chatdash.evals.manual) --------------------------
+# A manual evaluator's score arrives from a person after the run (one per execution and evaluator);
+# cases added from production traces join a scenario's own at its next run.
+
+
+class EvalManualScore(Base):
+    """A person's score of one execution for one ``manual`` evaluator (its name), in [0, 1], with an
+    optional comment; ``user_id`` is who gave it (NULL once their account is deleted: the score stays)."""
+
+    __tablename__ = "eval_manual_scores"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("eval_executions.id", ondelete="CASCADE"))
+    evaluator: Mapped[str] = mapped_column(String(100))
+    score: Mapped[float] = mapped_column(Float)
+    comment: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+
+    __table_args__ = (
+        UniqueConstraint("execution_id", "evaluator", name="uq_eval_manual_scores_evaluator"),
+        CheckConstraint("score >= 0 AND score <= 1", name="ck_eval_manual_scores_score"),
+    )
+
+
+class EvalCase(Base):
+    """A test case added to a scenario (by name) from a production trace: the trace's input, the
+    ``expected`` output a person wrote (JSON), and where it came from. ``trace_id`` and
+    ``message_id`` have no foreign key: the case outlives the trace's retention and the chat."""
+
+    __tablename__ = "eval_cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scenario: Mapped[str] = mapped_column(String(100))
+    case_id: Mapped[str] = mapped_column(String(200))
+    input: Mapped[str] = mapped_column(Text)
+    expected: Mapped[str | None] = mapped_column(Text)
+    trace_id: Mapped[str | None] = mapped_column(String(32))
+    message_id: Mapped[int | None] = mapped_column(Integer)
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+
+    __table_args__ = (UniqueConstraint("scenario", "case_id", name="uq_eval_cases_case"),)

@@ -23,7 +23,7 @@ finish, so a failed or stopped run still leaves its spans. Steps (``retrieve``, 
 
 from chatdash.errors import PipelineError
 from chatdash.pipeline.context import Rendered, Retrieved, RunContext, SalesResult, StepRun
-from chatdash.pipeline.engine import Pipeline, PipelineResult, load_pipeline
+from chatdash.pipeline.engine import Pipeline, PipelineResult, load_pipeline, pipeline_table
 from chatdash.pipeline.events import Delta, Done, Event, Sources
 from chatdash.pipeline.registry import (
     Step,
@@ -53,6 +53,7 @@ __all__ = [
     "StepRun",
     "chat_turn",
     "load_pipeline",
+    "pipeline_table",
     "register_step",
     "step_types",
     "unregister_step",

@@ -365,22 +365,35 @@ def _reasons(exc: ValidationError) -> str:
 
 def load_pipeline(name_or_path: str | Path = "chat") -> Pipeline:
     """A built-in pipeline by name (``"chat"``) or a pipeline file by path."""
+    data, source = pipeline_table(name_or_path)
+    return Pipeline.from_dict(data, source=source)
+
+
+def pipeline_table(name_or_path: str | Path = "chat") -> tuple[dict[str, Any], str]:
+    """A pipeline file's tables before they are checked, and its source: what the test bed edits for
+    a variant (another prompt label, say) before ``Pipeline.from_dict``."""
     if isinstance(name_or_path, Path) or name_or_path.endswith(".toml") or "/" in name_or_path:
-        return Pipeline.from_file(Path(name_or_path))
-    packaged = resources.files("chatdash.pipeline").joinpath("pipelines", f"{name_or_path}.toml")
-    if not packaged.is_file():
-        known = sorted(
-            item.name.removesuffix(".toml")
-            for item in resources.files("chatdash.pipeline").joinpath("pipelines").iterdir()
-            if item.name.endswith(".toml")
+        path = Path(name_or_path)
+        try:
+            text, source = path.read_text(encoding="utf-8"), str(path)
+        except OSError as exc:
+            raise PipelineError(f"{path}: cannot be read ({exc.strerror})") from None
+    else:
+        packaged = resources.files("chatdash.pipeline").joinpath("pipelines", f"{name_or_path}.toml")
+        if not packaged.is_file():
+            known = sorted(
+                item.name.removesuffix(".toml")
+                for item in resources.files("chatdash.pipeline").joinpath("pipelines").iterdir()
+                if item.name.endswith(".toml")
+            )
+            raise PipelineError(
+                f"no built-in pipeline {name_or_path!r}; built-in: {', '.join(known)}, or give a .toml path"
+            )
+        text, source = (
+            packaged.read_text(encoding="utf-8"),
+            f"chatdash/pipeline/pipelines/{name_or_path}.toml",
         )
-        raise PipelineError(
-            f"no built-in pipeline {name_or_path!r}; built-in: {', '.join(known)}, or give a .toml path"
-        )
-    text = packaged.read_text(encoding="utf-8")
-    source = f"chatdash/pipeline/pipelines/{name_or_path}.toml"
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text), source
     except tomllib.TOMLDecodeError as exc:
         raise PipelineError(f"{source}: not valid TOML ({exc})") from None
-    return Pipeline.from_dict(data, source=source)

@@ -13,15 +13,12 @@ from typing import Any
 
 import streamlit as st
 
-from chatdash.config import get_settings
-from chatdash.dashboard import auth, filters, navigation
 from chatdash.dashboard import data as sales_data
-from chatdash.dashboard.page import INIT_HINT
+from chatdash.dashboard import filters, guard
 from chatdash.dashboard.quality import charts, data, traces
 from chatdash.dashboard.quality import format as fmt
 from chatdash.dashboard.quality import view as qview
 from chatdash.dashboard.state import Notice
-from chatdash.errors import ChatdashError, ConfigError, DatabaseUnavailable, NotInitialized, QueryError
 from chatdash.tracing import quality
 
 TITLE = "AI quality"
@@ -54,41 +51,11 @@ HELP = {
 
 def render() -> None:
     st.title(TITLE)
-    try:
-        admin = _admin()
+    with guard.errors_shown():
+        admin = guard.signed_in_admin()
         if admin is not None:
-            _render(admin)
-    except NotInitialized as exc:
-        st.error(f"The database has no chatdash tables yet. {INIT_HINT}", icon=":material/database:")
-        st.caption(str(exc))
-    except DatabaseUnavailable as exc:
-        st.error(
-            "The database does not answer. Check `CHATDASH_DATABASE_URL` and that the server is "
-            f"running (for a new installation: `chatdash init`).\n\n{exc}",
-            icon=":material/cloud_off:",
-        )
-    except ConfigError as exc:
-        st.error(f"The settings are not valid: {exc}", icon=":material/settings:")
-    except QueryError as exc:
-        st.warning(str(exc), icon=":material/warning:")
-    except ChatdashError as exc:
-        st.error(str(exc))
+            _render(admin.username)
     st.html(filters.ENTER_APPLIES_DATES, unsafe_allow_javascript=True)  # last: its empty block goes unseen
-
-
-def _admin() -> str | None:
-    """The signed-in admin's username, or None after showing how to sign in, or the refusal."""
-    settings = get_settings()
-    user = auth.visitor(sales_data.engine(), settings, st.context.cookies.get(auth.COOKIE))
-    if user is None:
-        st.info(auth.ADMIN_SIGN_IN, icon=":material/lock:")
-        st.link_button("Sign in", auth.sign_in_url(settings), icon=":material/login:", type="primary")
-        return None
-    if not user.is_admin:
-        st.error(auth.NOT_ADMIN.format(username=user.username), icon=":material/block:")
-        st.page_link(navigation.SALES_SCRIPT, label="Go to the Sales page", icon=":material/bar_chart:")
-        return None
-    return user.username
 
 
 def _render(admin: str) -> None:

@@ -52,6 +52,9 @@ class LLMOptions(StepOptions):
     """The step's own system template (when no ``prompt``), rendered the same way."""
     check_figures: bool = False
     """Show the model's words after a sales answer only when their numbers are the answer's."""
+    reply: bool = True
+    """False: the step's text is an output for later steps only (a classification, a draft), not part
+    of the reply."""
 
     @model_validator(mode="after")
     def _valid_for_providers(self) -> LLMOptions:
@@ -110,7 +113,7 @@ class LLMStep(Step):
         held: list[str] = []
         async with provider.stream(prompt.messages, options) as stream:
             async for delta in stream:
-                if checked:
+                if checked or not self.options.reply:
                     held.append(delta)
                 else:
                     yield delta
