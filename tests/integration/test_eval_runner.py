@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from chatdash.cli import app
 from chatdash.config import load_settings
 from chatdash.errors import InvalidInput
+from chatdash.evals import RunReport
 from chatdash.evals.runner import Runner, load_outcome, parse_variant
 from chatdash.evals.scenario import parse_scenario
 from chatdash.llm import create
@@ -174,3 +175,22 @@ def test_repeats_stop_early_once_every_assertion_is_clear(database: Database) ->
     assert len(outcome.executions) == 25  # one round was enough: 0 of 25 below 0.5, limit 50 %
     full = asyncio.run(runner(database, scenario, provider, early_stop=False).run())
     assert len(full.executions) == 125
+
+
+def test_a_judge_that_judges_each_output_three_times_shows_its_consistency(database: Database) -> None:
+    scenario = (
+        "name: judged\nevaluators: [{type: semantic, rubric: 'Is it polite?', judgements: 3}]\n"
+        "cases: [{id: a, input: hi, expected: Hello!}, {id: b, input: hey, expected: Hello!}]\n"
+    )
+    verdicts = [0.8, 0.8, 0.9, 0.2, 0.9, 0.5]  # a: alike within 0.1; b: spread
+    judge = scripted(*(json.dumps({"score": v, "reason": "as seen"}) for v in verdicts))
+    outcome = asyncio.run(
+        runner(database, scenario, scripted("Hello!", "Hello!"), judge=judge, concurrency=1).run()
+    )
+    result = RunReport.of(outcome, threshold=0.5)
+    consistency = result.judges["semantic"]
+    assert (consistency.outputs, consistency.agreeing) == (2, 1)
+    assert sorted(e.score for e in outcome.executions) == pytest.approx(
+        [(0.2 + 0.9 + 0.5) / 3, (0.8 + 0.8 + 0.9) / 3]
+    )
+    assert "judge semantic: consistency | 1 of 2 outputs judged alike within 0.1" in result.markdown()

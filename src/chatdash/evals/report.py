@@ -19,7 +19,15 @@ from rich.console import Console
 from rich.table import Table
 
 from chatdash.evals.runner import RunOutcome
-from chatdash.evals.stats import Comparison, Summary, Verdict, check_share, summarize
+from chatdash.evals.stats import (
+    Comparison,
+    Consistency,
+    Summary,
+    Verdict,
+    check_share,
+    judge_consistency,
+    summarize,
+)
 
 BELOW = (0.3, 0.5)
 """The thresholds every report counts executions below ("80 of 100 below 0.3")."""
@@ -33,6 +41,9 @@ class RunReport:
     """None when no execution could be scored."""
     verdicts: list[Verdict]
     statuses: dict[str, int]
+    judges: dict[str, Consistency]
+    """Per semantic evaluator that judged outputs more than once (``judgements: N``): how consistent
+    its judge was, shown beside its scores."""
 
     @classmethod
     def of(
@@ -50,7 +61,13 @@ class RunReport:
             if scored
             else []
         )
-        return cls(outcome, threshold, summary, verdicts, statuses)
+        judged: dict[str, dict[str, list[float | None]]] = {}
+        for e in outcome.executions:
+            for entry in e.scores:
+                if len(entry.get("judgements") or []) > 1:
+                    judged.setdefault(entry["evaluator"], {})[f"{e.case_id}#{e.repeat}"] = entry["judgements"]
+        judges = {name: judge_consistency(outputs) for name, outputs in judged.items()}
+        return cls(outcome, threshold, summary, verdicts, statuses, judges)
 
     def as_dict(self) -> dict[str, Any]:
         o = self.outcome
@@ -63,6 +80,7 @@ class RunReport:
             "statuses": self.statuses,
             "summary": self.summary.as_dict() if self.summary else None,
             "assertions": [v.as_dict() for v in self.verdicts],
+            "judge_consistency": {name: c.as_dict() for name, c in self.judges.items()},
             "executions": [
                 {
                     "case": e.case_id,
@@ -131,6 +149,8 @@ class RunReport:
         table.add_row("histogram (0 to 1, tenths)", " ".join(str(n) for n in s.histogram))
         for verdict in self.verdicts:
             table.add_row("assertion", str(verdict))
+        for name, judge in self.judges.items():
+            table.add_row(f"judge {name}: consistency", _consistency(judge))
         console.print(table)
         worst = sorted((c for c in s.per_case if c.mean is not None), key=lambda c: c.mean or 0.0)[:5]
         if worst:
@@ -159,6 +179,7 @@ class RunReport:
                 f"| cases | {s.cases} |",
                 f"| flaky cases | {', '.join(s.flaky) or 'none'} |",
                 *(f"| assertion | {v} |" for v in self.verdicts),
+                *(f"| judge {name}: consistency | {_consistency(j)} |" for name, j in self.judges.items()),
                 "",
                 "| case | n | mean | std | passes |",
                 "| --- | ---: | ---: | ---: | ---: |",
@@ -199,6 +220,13 @@ class RunReport:
         if fmt == "junit":
             return self.junit()
         raise ValueError(f"unknown report format {fmt!r}: json, md or junit")
+
+
+def _consistency(c: Consistency) -> str:
+    return (
+        f"{c.agreeing} of {c.outputs} outputs judged alike within {c.tolerance:g} "
+        f"(mean std {c.mean_std:.3f}, max {c.max_std:.3f})"
+    )
 
 
 def format_for(path: str) -> str:

@@ -468,6 +468,7 @@ class Runner:
                                 "value": s.value,
                                 "status": s.status,
                                 "reason": s.reason,
+                                "judgements": list(getattr(s, "values", [])),
                             }
                             for e, s in scored
                         ]
