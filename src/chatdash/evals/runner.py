@@ -34,7 +34,7 @@ from chatdash.config import Settings
 from chatdash.db.engine import session_factory, translate_errors
 from chatdash.db.models import EvalExecution, EvalRun
 from chatdash.errors import ChatdashError, InvalidInput
-from chatdash.evals.evaluators import Evaluator, build_evaluator, combine
+from chatdash.evals.evaluators import Evaluator, JudgedScore, build_evaluator, combine
 from chatdash.evals.generators import GENERATORS
 from chatdash.evals.manual import added_cases
 from chatdash.evals.scenario import Scenario
@@ -468,8 +468,8 @@ class Runner:
                                 "value": s.value,
                                 "status": s.status,
                                 "reason": s.reason,
-                                "judgements": list(getattr(s, "values", [])),
                             }
+                            | ({"judgements": s.values} if isinstance(s, JudgedScore) and s.values else {})
                             for e, s in scored
                         ]
                     ),
