@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from chatdash.sales import GRANULARITIES, DateRange, Granularity, SalesFilter, auto_granularity
 
@@ -94,8 +95,8 @@ def default_view(span: DateRange) -> View:
 def from_params(params: Params, span: DateRange, known: Known) -> tuple[View, list[Notice]]:
     """The view a link asks for, and a notice for every value that could not be used as given."""
     notices: list[Notice] = []
-    start = _date(params, "start", span, span.start, "the first order", notices)
-    end = _date(params, "end", span, span.end, "the last order", notices)
+    start = link_date(params, "start", span, span.start, "the first order", notices)
+    end = link_date(params, "end", span, span.end, "the last order", notices)
     if end < start:
         notices.append(
             Notice(
@@ -105,10 +106,10 @@ def from_params(params: Params, span: DateRange, known: Known) -> tuple[View, li
             )
         )
         start, end = end, start
-    categories = _names(params, "category", known.categories, notices)
-    products = _names(params, "product", known.products, notices)
+    categories = known_names(params, "category", known.categories, notices)
+    products = known_names(params, "product", known.products, notices)
     granularity: Granularity | None = None
-    value = _one(params, "granularity")
+    value = one(params, "granularity")
     if value is not None and value != "auto":
         if value in GRANULARITIES:
             granularity = value
@@ -132,7 +133,7 @@ def from_params(params: Params, span: DateRange, known: Known) -> tuple[View, li
         chart=chart,
         newest_first=sort == "newest",
         page_size=int(rows),
-        page=_page(params, notices),
+        page=page_number(params, notices),
     )
     return view, notices
 
@@ -181,18 +182,34 @@ def previous_period(flt: SalesFilter, span: DateRange) -> SalesFilter | None:
     return SalesFilter(start - length, previous_end, flt.categories, flt.products)
 
 
-def clamp(day: dt.date, span: DateRange) -> dt.date:
+class Span(Protocol):
+    """A first and a last day: the data's (``DateRange``) or the traces' (``quality.Days``)."""
+
+    @property
+    def start(self) -> dt.date: ...
+
+    @property
+    def end(self) -> dt.date: ...
+
+
+def clamp(day: dt.date, span: Span) -> dt.date:
     return min(max(day, span.start), span.end)
 
 
-def _one(params: Params, name: str) -> str | None:
+# -- reading one parameter of a link: shared by every page's view (Sales, AI quality, Test bed) ---------
+
+
+def one(params: Params, name: str) -> str | None:
     values = params.get(name, ())
     return values[0] if values else None
 
 
-def _names(params: Params, name: str, known: Sequence[str], notices: list[Notice]) -> tuple[str, ...]:
-    """The known values of a repeated parameter, spelled and ordered as in the data; a notice for each
-    unknown one. Case and surrounding spaces do not matter: ``category=office`` is Office."""
+def known_names(
+    params: Params, name: str, known: Sequence[str], notices: list[Notice], *, why: str = ""
+) -> tuple[str, ...]:
+    """The known values of a repeated parameter, spelled and ordered as ``known``; a notice for each
+    unknown one (``why``: what the page adds about it). Case and surrounding spaces do not matter:
+    ``category=office`` is Office."""
     spelling = {value.casefold(): value for value in known}
     chosen: set[str] = set()
     for value in dict.fromkeys(params.get(name, ())):
@@ -202,17 +219,26 @@ def _names(params: Params, name: str, known: Sequence[str], notices: list[Notice
             continue
         notices.append(
             Notice(
-                f"Unknown {name} {value!r} in the link was ignored.",
-                f"Unknown {name} {value!r}: use one of {', '.join(known)} (or leave {name} out for all).",
+                f"Unknown {name} {value!r} in the link was ignored{f' ({why})' if why else ''}.",
+                f"Unknown {name} {value!r}: use one of {', '.join(known) or 'none yet'} "
+                f"(or leave {name} out for all).",
             )
         )
     return tuple(value for value in known if value in chosen)
 
 
-def _date(
-    params: Params, name: str, span: DateRange, default: dt.date, fallback: str, notices: list[Notice]
+def link_date(
+    params: Params,
+    name: str,
+    span: Span,
+    default: dt.date,
+    fallback: str,
+    notices: list[Notice],
+    *,
+    holding: str = "the data",
 ) -> dt.date:
-    value = _one(params, name)
+    """A date parameter within ``span`` (what ``holding`` spans), else ``default`` or the nearest day."""
+    value = one(params, name)
     if value is None:
         return default
     try:
@@ -228,16 +254,16 @@ def _date(
     if day != clamp(day, span):
         notices.append(
             Notice(
-                f"The {name} date {day} in the link is outside the data "
+                f"The {name} date {day} in the link is outside {holding} "
                 f"({span.start} to {span.end}): using {clamp(day, span)}.",
-                f"The {name} date {day} is outside the data: choose one from {span.start} to {span.end}.",
+                f"The {name} date {day} is outside {holding}: choose one from {span.start} to {span.end}.",
             )
         )
     return clamp(day, span)
 
 
 def _choice(params: Params, name: str, allowed: tuple[str, ...], default: str, notices: list[Notice]) -> str:
-    value = _one(params, name)
+    value = one(params, name)
     if value is None:
         return default
     if value not in allowed:
@@ -252,8 +278,9 @@ def _choice(params: Params, name: str, allowed: tuple[str, ...], default: str, n
     return value
 
 
-def _page(params: Params, notices: list[Notice]) -> int:
-    value = _one(params, "page")
+def page_number(params: Params, notices: list[Notice]) -> int:
+    """The ``page`` parameter, a whole number from 1 (1 when it is anything else)."""
+    value = one(params, "page")
     if value is None:
         return 1
     if not (value.isascii() and value.isdigit()) or len(value) > 12 or int(value) < 1:

@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from chatdash.dashboard import data as sales_data
-from chatdash.dashboard import filters, guard
+from chatdash.dashboard import filters, guard, state
 from chatdash.dashboard.quality import charts, data, traces
 from chatdash.dashboard.quality import format as fmt
 from chatdash.dashboard.quality import view as qview
@@ -115,7 +115,7 @@ def _keep_within(options: quality.FilterOptions) -> None:
     """After a Refresh the days and the values the traces hold may have changed under the widgets."""
     assert options.days is not None
     chosen_dates = st.session_state[DATES]
-    bounded = tuple(qview.clamp(day, options.days) for day in chosen_dates)
+    bounded = tuple(state.clamp(day, options.days) for day in chosen_dates)
     if bounded != tuple(chosen_dates):
         st.session_state[DATES] = bounded
     for key, field in _LISTS:

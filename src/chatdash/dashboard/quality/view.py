@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chatdash.dashboard.state import Notice, Params
+from chatdash.dashboard.state import Notice, Params, known_names, link_date, one, page_number
 from chatdash.tracing import quality
 
 CHARTS: dict[str, str] = {"time": "Over time", "prompt": "By prompt version"}
@@ -63,8 +62,10 @@ def from_params(
 ) -> tuple[QualityView, list[Notice]]:
     """The view a link asks for, and a notice for every value that could not be used as given."""
     notices: list[Notice] = []
-    start = _date(params, "start", days, days.start, "the first day with traces", notices)
-    end = _date(params, "end", days, days.end, "the last day with traces", notices)
+    start = link_date(
+        params, "start", days, days.start, "the first day with traces", notices, holding="the traces"
+    )
+    end = link_date(params, "end", days, days.end, "the last day with traces", notices, holding="the traces")
     if end < start:
         notices.append(
             Notice(
@@ -74,8 +75,11 @@ def from_params(
             )
         )
         start, end = end, start
-    lists = {field: _names(params, name, getattr(options, field), notices) for name, field in _LISTS}
-    chart = _one(params, "chart") or DEFAULT_CHART
+    lists = {
+        field: known_names(params, name, getattr(options, field), notices, why="no trace has it")
+        for name, field in _LISTS
+    }
+    chart = one(params, "chart") or DEFAULT_CHART
     if chart not in CHARTS:
         notices.append(
             Notice(
@@ -85,7 +89,7 @@ def from_params(
         )
         chart = DEFAULT_CHART
     return QualityView(
-        start, end, **lists, chart=chart, page=_page(params, notices), trace=_trace(params, notices)
+        start, end, **lists, chart=chart, page=page_number(params, notices), trace=_trace(params, notices)
     ), notices
 
 
@@ -108,81 +112,10 @@ def to_params(view: QualityView, days: quality.Days) -> dict[str, list[str]]:
     return params
 
 
-def clamp(day: dt.date, days: quality.Days) -> dt.date:
-    return min(max(day, days.start), days.end)
-
-
-def _one(params: Params, name: str) -> str | None:
-    values = params.get(name, ())
-    return values[0] if values else None
-
-
-def _names(params: Params, name: str, known: Sequence[str], notices: list[Notice]) -> tuple[str, ...]:
-    """The known values of a repeated parameter, spelled and ordered as the traces have them; a notice
-    for each unknown one (case and surrounding spaces do not matter)."""
-    spelling = {value.casefold(): value for value in known}
-    chosen: set[str] = set()
-    for value in dict.fromkeys(params.get(name, ())):
-        match = spelling.get(value.strip().casefold())
-        if match is not None:
-            chosen.add(match)
-            continue
-        notices.append(
-            Notice(
-                f"Unknown {name} {value!r} in the link was ignored (no trace has it).",
-                f"Unknown {name} {value!r}: use one of {', '.join(known) or 'none yet'} "
-                f"(or leave {name} out for all).",
-            )
-        )
-    return tuple(value for value in known if value in chosen)
-
-
-def _date(
-    params: Params, name: str, days: quality.Days, default: dt.date, fallback: str, notices: list[Notice]
-) -> dt.date:
-    value = _one(params, name)
-    if value is None:
-        return default
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        notices.append(
-            Notice(
-                f"The {name} date {value!r} in the link is not a date (YYYY-MM-DD): using {fallback}.",
-                f"The {name} date {value!r} is not a date: write it as YYYY-MM-DD, e.g. {name}={default}.",
-            )
-        )
-        return default
-    if day != clamp(day, days):
-        notices.append(
-            Notice(
-                f"The {name} date {day} in the link is outside the traces "
-                f"({days.start} to {days.end}): using {clamp(day, days)}.",
-                f"The {name} date {day} is outside the traces: choose one from {days.start} to {days.end}.",
-            )
-        )
-    return clamp(day, days)
-
-
-def _page(params: Params, notices: list[Notice]) -> int:
-    value = _one(params, "page")
-    if value is None:
-        return 1
-    if not (value.isascii() and value.isdigit()) or len(value) > 12 or int(value) < 1:
-        notices.append(
-            Notice(
-                f"Page {value!r} in the link is not a page number: showing page 1.",
-                f"Page {value!r} is not a page number: use a whole number from 1.",
-            )
-        )
-        return 1
-    return int(value)
-
-
 def _trace(params: Params, notices: list[Notice]) -> str | None:
     """A trace id as the app writes them (32 lowercase hex digits); whether it exists is the page's
     question (``traces.drill_down``)."""
-    value = _one(params, "trace")
+    value = one(params, "trace")
     if value is None:
         return None
     if not _TRACE_ID.match(value.strip().lower()):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chatdash.dashboard.state import Notice, Params
+from chatdash.dashboard.state import Notice, Params, one
 
 TABS: dict[str, str] = {
     "runs": "Runs",
@@ -44,7 +44,7 @@ class TestbedView:
 def from_params(params: Params) -> tuple[TestbedView, list[Notice]]:
     """The view a link asks for, and a notice for every value that could not be used as given."""
     notices: list[Notice] = []
-    tab = _one(params, "tab") or DEFAULT_TAB
+    tab = one(params, "tab") or DEFAULT_TAB
     if tab not in TABS:
         notices.append(
             Notice(
@@ -73,13 +73,8 @@ def is_run_id(value: str) -> bool:
     return bool(_RUN_ID.match(value))
 
 
-def _one(params: Params, name: str) -> str | None:
-    values = params.get(name, ())
-    return values[0] if values else None
-
-
 def _run_id(params: Params, name: str, notices: list[Notice]) -> str | None:
-    value = _one(params, name)
+    value = one(params, name)
     if value is None:
         return None
     if not is_run_id(value.strip().lower()):
