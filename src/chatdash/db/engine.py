@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
@@ -155,6 +155,13 @@ def translate_errors(engine: Engine) -> Iterator[None]:
         if isinstance(exc, OperationalError) and _is_connection_error(exc):
             raise _unreachable(redacted_url(engine)) from exc
         raise
+
+
+@contextlib.contextmanager
+def connected(engine: Engine) -> Iterator[Connection]:
+    """A connection whose errors say what to do (``translate_errors``): what every read module uses."""
+    with translate_errors(engine), engine.connect() as conn:
+        yield conn
 
 
 def _is_missing_table(exc: DBAPIError) -> bool:

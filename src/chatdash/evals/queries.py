@@ -19,17 +19,15 @@ Definitions (one place; the page's help texts say the same):
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Float, case, cast, func, literal, select, union
 from sqlalchemy.sql import ColumnElement
 
-from chatdash.db.engine import translate_errors
+from chatdash.db.engine import connected
 from chatdash.db.models import Base, EvalCase, EvalExecution, EvalRun, Feedback, Trace, User
 from chatdash.errors import QueryError
 from chatdash.evals.manual import PENDING_LIKE
@@ -125,12 +123,6 @@ class RatedTrace:
     added_to: tuple[str, ...]
 
 
-@contextlib.contextmanager
-def _connect(engine: Engine) -> Iterator[Connection]:
-    with translate_errors(engine), engine.connect() as conn:
-        yield conn
-
-
 # -- runs ------------------------------------------------------------------------------------------
 
 
@@ -142,14 +134,14 @@ def runs(engine: Engine, *, scenario: str | None = None, limit: int = 200) -> li
     stmt = select(r).order_by(r.c.started_at.desc(), r.c.id).limit(limit)
     if scenario is not None:
         stmt = stmt.where(r.c.scenario == scenario)
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         rows = conn.execute(stmt).mappings().all()
         return _with_figures(conn, rows)
 
 
 def get_run(engine: Engine, run_id: str) -> RunRow | None:
     """One run by its id; None when there is none."""
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         rows = conn.execute(select(_runs).where(_runs.c.id == run_id)).mappings().all()
         found = _with_figures(conn, rows)
     return found[0] if found else None
@@ -248,7 +240,7 @@ def executions(engine: Engine, run_id: str) -> list[ExecutionRow]:
     """A run's executions by case, then repeat; empty for an unknown run."""
     e = _executions
     stmt = select(e).where(e.c.run_id == run_id).order_by(e.c.case_id, e.c.repeat)
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         rows = conn.execute(stmt).mappings().all()
     return [
         ExecutionRow(
@@ -273,7 +265,7 @@ def executions(engine: Engine, run_id: str) -> list[ExecutionRow]:
 def scenario_names(engine: Engine) -> list[str]:
     """Every scenario a run or an added case names, sorted."""
     names = union(select(_runs.c.scenario.label("name")), select(_cases.c.scenario.label("name"))).subquery()
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         return sorted(conn.execute(select(names.c.name)).scalars())
 
 
@@ -281,7 +273,7 @@ def scenario_pipelines(engine: Engine) -> dict[str, str]:
     """Each scenario's pipeline, as its newest run names it (how a production trace, which names its
     pipeline, is matched to the scenarios that test that pipeline)."""
     r = _runs
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         rows = conn.execute(select(r.c.scenario, r.c.settings).order_by(r.c.started_at, r.c.id)).all()
     found: dict[str, str] = {}
     for scenario, text in rows:
@@ -297,7 +289,7 @@ def scenario_pipelines(engine: Engine) -> dict[str, str]:
 def feedback_by_pipeline(engine: Engine) -> list[PipelineDay]:
     """Feedback per pipeline per UTC day (see the module's docstring), by day then pipeline."""
     t, fb = _traces, _feedback
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         day = _day(conn)
         replies = (
             select(t.c.pipeline, day.label("day"), t.c.message_id)
@@ -337,7 +329,7 @@ def rated_traces(engine: Engine, *, limit: int = 100) -> list[RatedTrace]:
         .order_by(t.c.started_at.desc(), t.c.id.desc())
         .limit(limit)
     )
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         rows = conn.execute(stmt).all()
         messages = {row._mapping[t.c.message_id] for row in rows}
         ids = [row._mapping[t.c.id] for row in rows]

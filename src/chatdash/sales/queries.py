@@ -8,7 +8,6 @@ raw-row pages touch ``sales_data``, through a keyset index. Revenue is
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -29,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
-from chatdash.db.engine import translate_errors
+from chatdash.db.engine import connected
 from chatdash.db.models import (
     Base,
     SalesDaily,
@@ -74,37 +73,31 @@ MAX_PAGE_SIZE = 10_000
 ALL = SalesFilter()
 
 
-@contextlib.contextmanager
-def _connect(engine: Engine) -> Iterator[Connection]:
-    with translate_errors(engine), engine.connect() as conn:
-        yield conn
-
-
 # -- what is there ---------------------------------------------------------------------------
 
 
 def date_range(engine: Engine) -> DateRange | None:
     """First and last order date, or None when there are no orders."""
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         first, last = conn.execute(select(func.min(_daily.c.day), func.max(_daily.c.day))).one()
     return DateRange(first, last) if first is not None else None
 
 
 def categories(engine: Engine) -> list[str]:
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         stmt = select(_daily.c.category).distinct().order_by(_daily.c.category)
         return list(conn.execute(stmt).scalars())
 
 
 def product_names(engine: Engine) -> list[str]:
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         stmt = select(_daily.c.product_name).distinct().order_by(_daily.c.product_name)
         return list(conn.execute(stmt).scalars())
 
 
 def count_orders(engine: Engine, flt: SalesFilter = ALL) -> int:
     """Orders (= rows, see ``SalesRow``) matching the filter."""
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         return sum(totals[2] for totals in _product_totals(conn, flt).values())
 
 
@@ -150,7 +143,7 @@ def _product_totals(conn: Connection, flt: SalesFilter) -> dict[_ProductKey, lis
 
 def overview(engine: Engine, flt: SalesFilter = ALL) -> Overview:
     """Key metrics, revenue by category and the product ranking, from the rollups."""
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         totals = _product_totals(conn, flt)
     ranked = sorted(totals.items(), key=lambda item: (-item[1][0], item[0][1], item[0][0]))
     products = [
@@ -214,7 +207,7 @@ def revenue_over_time(
         spans = list(edges)
     days = spans
     series: dict[dt.date, list[int]] = {}
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         if months is not None:
             _add_periods(conn, series, _monthly, _monthly.c.month, [months], flt, granularity)
         if days:
@@ -297,7 +290,7 @@ def raw_rows(
     """
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise QueryError(f"page size must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         rows = _page(conn, flt, after, limit + 1, newest_first)
         total = sum(totals[2] for totals in _product_totals(conn, flt).values())
     more = len(rows) > limit
@@ -312,7 +305,7 @@ def iter_rows(
     """Every matching row, a batch at a time, in page order (for streamed exports)."""
     after: RowCursor | None = None
     while True:
-        with _connect(engine) as conn:
+        with connected(engine) as conn:
             rows = _page(conn, flt, after, batch, newest_first)
         if rows:
             yield rows
@@ -373,7 +366,7 @@ def daily_totals(engine: Engine, flt: SalesFilter = ALL) -> list[DayTotals]:
         .group_by(table.c.day)
         .order_by(table.c.day)
     )
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         return [DayTotals(day, int(r), int(q), int(o)) for day, r, q, o in conn.execute(stmt).all()]
 
 
@@ -383,7 +376,7 @@ def order_stats(engine: Engine, flt: SalesFilter = ALL, by: RawGroup | None = No
     the days at the edges of a range (and a grouping by day) read ``sales_data``."""
     if by == "day":
         return _order_stats_by_day(engine, flt)
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         cells = _customer_cells(conn, flt)
         year = cast(extract("year", cells.c.month), Integer)
         keys: dict[str, list[ColumnElement[Any]]] = {
@@ -417,7 +410,7 @@ def order_stats(engine: Engine, flt: SalesFilter = ALL, by: RawGroup | None = No
 
 def customer_totals(engine: Engine, flt: SalesFilter = ALL) -> list[CustomerTotals]:
     """Revenue (cents), units and orders per customer (``customer_id``) over the filter."""
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         cells = _customer_cells(conn, flt)
         stmt = select(
             cells.c.customer_id,
@@ -491,7 +484,7 @@ def _order_stats_by_day(engine: Engine, flt: SalesFilter) -> list[OrderStats]:
         .group_by(_raw.c.order_date)
         .order_by(_raw.c.order_date)
     )
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         return [
             OrderStats(day.isoformat(), int(orders), int(customers), largest, smallest, int(units))
             for day, orders, customers, largest, smallest, units in conn.execute(stmt).all()

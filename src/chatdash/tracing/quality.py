@@ -29,10 +29,8 @@ Definitions (one place; the page's help texts say the same):
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +48,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
-from chatdash.db.engine import translate_errors
+from chatdash.db.engine import connected
 from chatdash.db.models import Base, Feedback, Span, Trace, User
 from chatdash.errors import QueryError
 
@@ -234,19 +232,13 @@ class SpanRow:
     attributes: Any
 
 
-@contextlib.contextmanager
-def _connect(engine: Engine) -> Iterator[Connection]:
-    with translate_errors(engine), engine.connect() as conn:
-        yield conn
-
-
 # -- what is there ---------------------------------------------------------------------------
 
 
 def filter_options(engine: Engine) -> FilterOptions:
     """The prompt versions, models, pipelines and users the traces name, and their first/last day."""
     t = _traces
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         first, last = conn.execute(select(func.min(t.c.started_at), func.max(t.c.started_at))).one()
         if first is None:
             return FilterOptions(None)
@@ -283,13 +275,13 @@ def _utc_day(moment: dt.datetime) -> dt.date:
 
 def key_metrics(engine: Engine, flt: QualityFilter = ALL) -> QualityMetrics:
     """Every figure of the module's docstring over the traces the filter selects."""
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         return _summaries(conn, flt, []).get((), QualityMetrics())
 
 
 def daily(engine: Engine, flt: QualityFilter = ALL) -> list[DayQuality]:
     """The figures per UTC day, oldest first; days without traces are absent."""
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         summaries = _summaries(conn, flt, [_day(conn)])
     by_day = {_as_date(key[0]): metrics for key, metrics in summaries.items()}
     return [DayQuality(day, by_day[day]) for day in sorted(by_day)]
@@ -298,7 +290,7 @@ def daily(engine: Engine, flt: QualityFilter = ALL) -> list[DayQuality]:
 def by_prompt_version(engine: Engine, flt: QualityFilter = ALL) -> list[PromptQuality]:
     """The figures per prompt version (name, then version; traces without a prompt last)."""
     t = _traces
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         summaries = _summaries(conn, flt, [t.c.prompt_name, t.c.prompt_version])
 
     def order(key: tuple[Any, ...]) -> tuple[bool, str, int]:
@@ -465,7 +457,7 @@ def trace_page(engine: Engine, flt: QualityFilter = ALL, offset: int = 0, limit:
     t = _traces
     where = _where(flt)
     stmt = _trace_select().where(*where).order_by(t.c.started_at.desc(), t.c.id.desc())
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         total = int(conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one())
         rows = conn.execute(stmt.offset(offset).limit(limit)).all()
     return TracePage([_trace_row(row) for row in rows], total)
@@ -473,7 +465,7 @@ def trace_page(engine: Engine, flt: QualityFilter = ALL, offset: int = 0, limit:
 
 def get_trace(engine: Engine, trace_id: str) -> TraceRow | None:
     """One trace by its id, whatever the filter; None when there is no such trace."""
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         row = conn.execute(_trace_select().where(_traces.c.id == trace_id)).first()
     return _trace_row(row) if row is not None else None
 
@@ -482,7 +474,7 @@ def trace_spans(engine: Engine, trace_id: str) -> list[SpanRow]:
     """A trace's spans in run order (the root span first); empty for an unknown trace."""
     s = _spans
     stmt = select(s).where(s.c.trace_id == trace_id).order_by(s.c.position, s.c.started_at)
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         rows = conn.execute(stmt).mappings().all()
     return [
         SpanRow(
