@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import time
 import weakref
 from collections.abc import Iterator
 from functools import lru_cache
@@ -101,8 +102,17 @@ def ensure_schema(url: str, schema: str) -> None:
         _run_once(url, f'CREATE SCHEMA IF NOT EXISTS "{_checked(schema)}"')
 
 
-def drop_schema(url: str, schema: str) -> None:
-    _run_once(url, f'DROP SCHEMA IF EXISTS "{_checked(schema)}" CASCADE')
+def drop_schema(url: str, schema: str, *, attempts: int = 5) -> None:
+    """Drop a PostgreSQL schema and all in it. A transaction still writing there (a background trace
+    writer, say) can make the drop the deadlock's victim: PostgreSQL's advice is to run it again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            _run_once(url, f'DROP SCHEMA IF EXISTS "{_checked(schema)}" CASCADE')
+            return
+        except OperationalError as exc:
+            if "deadlock detected" not in str(exc.orig) or attempt == attempts:
+                raise
+            time.sleep(0.2 * attempt)
 
 
 def _checked(schema: str) -> str:
