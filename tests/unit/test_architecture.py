@@ -188,6 +188,7 @@ PUBLIC_API: dict[str, set[str]] = {
         "new_trace_id",
         "purge_traces",
         "quality",
+        "run_trace",
         "write_traces",
         "writer_for",
     },

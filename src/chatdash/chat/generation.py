@@ -33,9 +33,8 @@ import anyio.to_thread
 
 from chatdash.chat.repository import ChatRepository
 from chatdash.chat.responder import ReplyDone, ReplyRequest, Responder
-from chatdash.chat.traced import reply_trace
 from chatdash.errors import ChatdashError, Unavailable
-from chatdash.tracing import new_trace_id
+from chatdash.tracing import new_trace_id, run_trace
 
 if TYPE_CHECKING:
     from chatdash.tracing import TraceWriter
@@ -255,14 +254,14 @@ class Generations:
             return
         try:
             self.traces.record(
-                reply_trace(
+                run_trace(
                     trace_id=gen.trace_id,
                     source=request.source,
                     pipeline=getattr(self.responder, "pipeline", type(self.responder).__name__),
                     user_id=gen.user_id,
                     chat_id=gen.chat_id,
                     message_id=gen.message_id,
-                    message=request.history[-1].content if request.history else "",
+                    input=request.history[-1].content if request.history else "",
                     output=gen.text,
                     status=gen.status,
                     error=(str(gen.error) or type(gen.error).__name__) if gen.error else None,

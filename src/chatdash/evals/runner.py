@@ -44,7 +44,7 @@ from chatdash.llm import Message, Provider, get_provider
 from chatdash.memory import DocumentStore, VectorStore
 from chatdash.pipeline import Delta, Done, Pipeline, Sources, chat_turn
 from chatdash.prompts import parse_ref
-from chatdash.tracing import SpanRecord, TraceRecord, TraceWriter, jsonable, new_span_id, new_trace_id
+from chatdash.tracing import SpanRecord, TraceWriter, jsonable, new_trace_id, run_trace
 
 log = logging.getLogger(__name__)
 
@@ -512,48 +512,25 @@ class Runner:
     ) -> None:
         if self.traces is None or execution.trace_id is None:
             return
-        root = SpanRecord(
-            id=new_span_id(),
-            name=self.pipeline.name,
-            kind="pipeline",
-            status="error" if execution.error else "ok",
-            started_at=started,
-            latency_ms=execution.latency_ms,
-            error=execution.error,
-            ttft_ms=execution.ttft_ms,
-            input=case.input,
-            output=execution.output,
-            attributes={
-                "run": run_id,
-                "scenario": self.scenario.name,
-                "case": case.id,
-                "repeat": execution.repeat,
-            },
-        )
-        for span in spans:
-            span.parent_id = root.id
-        llm = next((s for s in reversed(spans) if s.kind == "llm" and s.model is not None), None)
-        prompted = next((s for s in reversed(spans) if s.prompt_name is not None), None)
         self.traces.record(
-            TraceRecord(
-                id=execution.trace_id,
+            run_trace(
+                trace_id=execution.trace_id,
                 source="eval",
                 pipeline=self.pipeline.name,
                 input=case.input,
                 output=execution.output,
                 status="error" if execution.error else "complete",
-                started_at=started,
-                ended_at=started + dt.timedelta(milliseconds=execution.latency_ms),
-                latency_ms=execution.latency_ms,
                 error=execution.error,
+                started_at=started,
+                latency_ms=execution.latency_ms,
                 ttft_ms=execution.ttft_ms,
-                model=llm.model if llm else None,
-                prompt_name=prompted.prompt_name if prompted else None,
-                prompt_version=prompted.prompt_version if prompted else None,
-                prompt_tokens=execution.prompt_tokens,
-                completion_tokens=execution.completion_tokens,
-                figure_check=execution.figure_check,
-                spans=[root, *spans],
+                spans=spans,
+                attributes={
+                    "run": run_id,
+                    "scenario": self.scenario.name,
+                    "case": case.id,
+                    "repeat": execution.repeat,
+                },
             )
         )
 

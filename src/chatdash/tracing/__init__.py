@@ -31,6 +31,7 @@ from chatdash.tracing.records import (
     jsonable,
     new_span_id,
     new_trace_id,
+    run_trace,
 )
 from chatdash.tracing.store import get_trace, list_traces, purge_traces, write_traces
 from chatdash.tracing.writer import MemoryExporter, TraceExporter, TraceWriter, writer_for
@@ -51,6 +52,7 @@ __all__ = [
     "new_trace_id",
     "purge_traces",
     "quality",
+    "run_trace",
     "write_traces",
     "writer_for",
 ]

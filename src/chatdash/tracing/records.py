@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -117,3 +117,72 @@ class TraceRecord:
         return {name: jsonable(getattr(self, name)) for name in fields} | {
             "spans": [span.as_dict() for span in self.spans]
         }
+
+
+STATUSES: tuple[TraceStatus, ...] = ("complete", "stopped", "error")
+
+
+def run_trace(
+    *,
+    trace_id: str,
+    source: Source,
+    pipeline: str,
+    input: str,
+    output: str,
+    status: str,
+    error: str | None,
+    started_at: dt.datetime,
+    latency_ms: float,
+    ttft_ms: float | None,
+    spans: Sequence[SpanRecord],
+    user_id: int | None = None,
+    chat_id: str | None = None,
+    message_id: int | None = None,
+    attributes: Mapping[str, Any] | None = None,
+) -> TraceRecord:
+    """The trace of one run (a reply, a test-bed execution): a root span for the whole run with the
+    steps' spans under it; what the AI-quality page aggregates is copied up from the steps: the last
+    ``llm`` step's model, the last prompt used, the tokens of every ``llm`` step, the figure check.
+    ``ttft_ms`` is the time to the run's first text as its reader saw it."""
+    root = SpanRecord(
+        id=new_span_id(),
+        name=pipeline,
+        kind="pipeline",
+        status="ok" if status == "complete" else "error" if status == "error" else "skipped",
+        started_at=started_at,
+        latency_ms=latency_ms,
+        error=error,
+        ttft_ms=ttft_ms,
+        input=input,
+        output=output,
+        attributes={"status": status, **(attributes or {})},
+    )
+    steps = list(spans)
+    for span in steps:
+        span.parent_id = root.id
+    llm = next((s for s in reversed(steps) if s.kind == "llm" and s.model is not None), None)
+    prompted = next((s for s in reversed(steps) if s.prompt_name is not None), None)
+    check = next((s.attributes["figure_check"] for s in steps if "figure_check" in s.attributes), None)
+    return TraceRecord(
+        id=trace_id,
+        source=source,
+        pipeline=pipeline,
+        input=input,
+        output=output,
+        status=status if status in STATUSES else "error",
+        started_at=started_at,
+        ended_at=started_at + dt.timedelta(milliseconds=latency_ms),
+        latency_ms=latency_ms,
+        user_id=user_id,
+        chat_id=chat_id,
+        message_id=message_id,
+        error=error,
+        ttft_ms=ttft_ms,
+        model=llm.model if llm else None,
+        prompt_name=prompted.prompt_name if prompted else None,
+        prompt_version=prompted.prompt_version if prompted else None,
+        prompt_tokens=sum(s.prompt_tokens or 0 for s in steps if s.kind == "llm") if llm else None,
+        completion_tokens=sum(s.completion_tokens or 0 for s in steps if s.kind == "llm") if llm else None,
+        figure_check=str(check) if check is not None else None,
+        spans=[root, *steps],
+    )
