@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     """The LLM provider, by its registered id: `llamacpp`, `openai_compat`, or `scripted` (canned replies that
     echo the question, for tests). Unset: `openai_compat` when `LLM_BASE_URL` is set, else `llamacpp`."""
 
+    allow_scripted_model: bool = False
+    """Allow `LLM_PROVIDER=scripted` in a process started from the settings (`serve`, `eval run`...): for
+    capacity runs (`chatdash bench load`) and tests only. Without it such a process refuses to start."""
+
     llm_model: str = "smollm2-135m-instruct"
     """Model name sent to the LM server (and shown in traces)."""
 
@@ -68,6 +72,15 @@ class Settings(BaseSettings):
     """CPU threads llama.cpp uses (embedded model and `lm serve`). Unset: half the cores, because llama.cpp's
     threads spin-wait: more threads than idle cores make decoding several times slower, not faster."""
 
+    llm_parallel: int = Field(16, ge=1)
+    """Slots of `chatdash lm serve`: requests llama-server decodes together in one batch (continuous
+    batching); more wait for a free slot. Each slot keeps a full `LLM_CONTEXT`: the server's cache holds this
+    many times `LLM_CONTEXT` tokens (with the defaults and the bundled model, about 720 MiB)."""
+
+    llama_server: Path | None = None
+    """llama.cpp's `llama-server` binary that `chatdash lm serve` runs (`make llama-server` builds it). Unset:
+    `llama-server` next to the Python running chatdash (`.venv/bin`), then on `PATH`."""
+
     llm_queue_size: int = Field(16, ge=0)
     """Requests that may wait for the embedded model; one more is refused as busy (HTTP 503, Retry-After)."""
 
@@ -82,6 +95,11 @@ class Settings(BaseSettings):
 
     embeddings_base_url: str | None = None
     """OpenAI-compatible server for embeddings when `EMBEDDINGS=openai`. Unset: `LLM_BASE_URL`."""
+
+    memory: bool = True
+    """Vector memory and knowledge-base documents (Qdrant). `false`: replies go on without recall and
+    documents cannot be added (503) - for replicas without a Qdrant server (only one process can hold
+    Qdrant's local folder)."""
 
     memory_min_score: float = Field(0.3, ge=-1.0, le=1.0)
     """Cosine-similarity floor of memory and document searches: weaker matches are left out."""
@@ -165,6 +183,23 @@ class Settings(BaseSettings):
     worker_threads: int = Field(8, ge=1, le=15)
     """Threads per app process for blocking calls (database, data API, Redis); more wait for the GIL."""
 
+    environment: Literal["development", "production"] = "development"
+    """`production`: `chatdash serve` refuses to start, naming each problem, without a strong `SESSION_SECRET`
+    (32+ characters, no placeholder), without a strong `DB_API_KEY` for a data API (`DB_API_URL` set, or
+    `--role db-api`), with `AUTH=open`, or with `LLM_PROVIDER=scripted` (unless `ALLOW_SCRIPTED_MODEL`)."""
+
+    log_format: Literal["json", "console"] | None = None
+    """Logs of `chatdash serve` on standard error: `json` (one object per line: each request with its
+    `request_id`, and every warning) or `console` (readable). Unset: `console` on a terminal in development,
+    else `json`."""
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """The least severe log records written; `INFO` has a line per request, `WARNING` only what went wrong."""
+
+    shutdown_grace_seconds: float = Field(20.0, ge=0)
+    """On SIGTERM `chatdash serve` drains: `/readyz` answers 503 at once, new replies get 503 + Retry-After,
+    and the replies being written get this long to finish; any still running are then saved as `stopped`."""
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
@@ -188,6 +223,7 @@ class Settings(BaseSettings):
         "llm_api_key",
         "db_api_key",
         "llm_threads",
+        "llama_server",
         "embeddings_model",
         "chat_max_tokens",
         mode="before",
@@ -196,6 +232,16 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         # `CHATDASH_LLM_MODEL_PATH=` in a .env or an environment means "unset", not the current folder.
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        return (value.strip().lower() or None) if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("redis_url")
     @classmethod
@@ -221,6 +267,54 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'chatdash.db'}"
+
+    def production_problems(self, role: str = "all") -> list[str]:
+        """What ``ENVIRONMENT=production`` refuses in a process serving ``role``, one line per setting."""
+        problems = []
+        secret = _weak_secret(self.session_secret)
+        if secret:
+            problems.append(f"CHATDASH_SESSION_SECRET: {secret} (it signs the session cookies)")
+        if self.db_api_url or role == "db-api":
+            key = _weak_secret(self.db_api_key)
+            if key:
+                problems.append(f"CHATDASH_DB_API_KEY: {key} (the ui and the data API share it)")
+        if self.auth == "open":
+            problems.append("CHATDASH_AUTH: `open` lets anyone in by typing a name; use `password`")
+        if self.llm_provider == "scripted" and not self.allow_scripted_model:
+            problems.append(
+                "CHATDASH_LLM_PROVIDER: `scripted` answers with canned echoes, not a model "
+                "(CHATDASH_ALLOW_SCRIPTED_MODEL=true allows it for capacity runs)"
+            )
+        return problems
+
+    def check_production(self, role: str = "all") -> None:
+        """``ConfigError`` naming every problem when ``ENVIRONMENT=production`` and ``production_problems``
+        finds any; nothing in development."""
+        problems = self.production_problems(role) if self.environment == "production" else []
+        if problems:
+            raise ConfigError(
+                "CHATDASH_ENVIRONMENT=production: refusing to start until these settings are fixed:\n  "
+                + "\n  ".join(problems)
+            )
+
+
+MIN_SECRET_CHARS = 32
+_PLACEHOLDERS = ("change", "replace", "placeholder", "example", "default", "secret", "insecure", "dummy")
+
+
+def _weak_secret(value: SecretStr | None) -> str:
+    """Why ``value`` is no secret to run in production (unset, short, a placeholder), or "" when it will do.
+    A random key passes: ``openssl rand -hex 32``, or Python's ``secrets.token_urlsafe(32)``."""
+    make = "set one made by `openssl rand -hex 32`"
+    text = value.get_secret_value().strip() if value is not None else ""
+    if not text:
+        return f"unset; {make}"
+    if len(text) < MIN_SECRET_CHARS:
+        return f"only {len(text)} characters, at least {MIN_SECRET_CHARS} are needed; {make}"
+    lowered = text.lower()
+    if any(word in lowered for word in _PLACEHOLDERS) or len(set(text)) < 8:
+        return f"a placeholder, not a random key; {make}"
+    return ""
 
 
 SETTING_FIELDS = tuple(Settings.model_fields)

@@ -13,7 +13,8 @@
     │   ├── DatabaseUnavailable    the database cannot be reached; check CHATDASH_DATABASE_URL
     │   │   └── DataApiUnavailable the split ui's data API cannot be reached or refuses its key
     │   ├── RedisUnavailable       Redis (shared rate limits) cannot be reached; check CHATDASH_REDIS_URL
-    │   └── MemoryStoreError       the vector store cannot be opened or reached, or holds other vectors
+    │   ├── MemoryStoreError       the vector store cannot be opened or reached, or holds other vectors
+    │   └── ShuttingDown           this process is shutting down (SIGTERM): it starts no new reply
     ├── NotInitialized             the database has no chatdash tables yet; run `chatdash init`
     ├── DataError                  sales data that cannot be loaded
     │   └── BadRowError            one row of a file is wrong; carries the line number
@@ -85,6 +86,14 @@ class RedisUnavailable(Unavailable):
 
     dependency = "Redis (the shared rate limits)"
     setting = "CHATDASH_REDIS_URL"
+
+
+class ShuttingDown(Unavailable):
+    """This process is shutting down: it finishes the replies it is writing but starts no new one (HTTP 503
+    + ``Retry-After``; behind a load balancer the retry reaches another replica)."""
+
+    retry_after = 1.0
+    dependency = "this server (it is shutting down)"
 
 
 class NotInitialized(ChatdashError):

@@ -215,7 +215,7 @@ def test_model_failure_keeps_the_message_and_error_then_retry_works(database: Da
     with api(database, failing, "Recovered.") as a:
         _, headers = a.user_key("alice")
         failed = a.client.post("/api/chat", json=ASK, headers=headers)
-        assert failed.status_code == 502
+        assert failed.status_code == 503  # a dependency that is down, named in `detail`
         body = failed.json()
         assert "LM server" in body["detail"]
         chat_id, message_id = body["conversation_id"], body["message_id"]

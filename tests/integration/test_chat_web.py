@@ -434,12 +434,14 @@ def test_an_unexpected_error_is_a_logged_500_never_a_422(
         client = TestClient(a.client.app, raise_server_exceptions=False)
         with caplog.at_level("ERROR", logger="chatdash.chat.http_errors"):
             answer = client.get("/chats", headers=headers)
-        assert answer.status_code == 500 and answer.json() == {"detail": "internal error"}
+        said = f"internal error (request id {answer.headers['X-Request-ID']})"  # the log record's id
+        assert answer.status_code == 500 and answer.json() == {"detail": said}
         assert "a bug deep inside" not in answer.text
         assert any(r.exc_info and "a bug deep inside" in str(r.exc_info[1]) for r in caplog.records)
         sign_up(client, "bob")
         page = client.get("/c")
         assert page.status_code == 500 and "<html" in page.text and "Something went wrong" in page.text
+        assert f"request id {page.headers['X-Request-ID']}" in page.text
         assert "a bug deep inside" not in page.text
 
 

@@ -7,7 +7,9 @@ serves everything in one process. Every role has ``/healthz``, ``/readyz`` and O
 and ``/redoc``, served from local files (``chatdash.chat.web.docs``: nothing is fetched from a CDN).
 
 Tests pass their own ``service`` (scripted model, test database) and ``rate_limit_prefix`` (so their
-Redis counters do not meet); everything else comes from settings.
+Redis counters do not meet); everything else comes from settings. With ``CHATDASH_ENVIRONMENT=production``
+the factory refuses settings that are unsafe to serve with (``Settings.check_production``). Every request
+gets an id, a log line and its metrics (``chatdash.chat.observe``); ``/metrics`` serves them.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from chatdash.chat import http_errors, users
+from chatdash.chat import http_errors, metrics, users
 from chatdash.chat.api import archive, chats, completions, health, knowledge, traces, v1
 from chatdash.chat.api.bodylimit import BodyLimit
+from chatdash.chat.observe import RequestLog
 from chatdash.chat.ratelimit import RateLimiter
 from chatdash.chat.repository import HttpRepository
 from chatdash.chat.service import ChatService
@@ -54,6 +57,7 @@ def create_app(
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
     settings = settings or get_settings()
+    settings.check_production(role)  # before anything is opened
     if service is None:
         from chatdash.db.engine import get_engine
 
@@ -79,6 +83,7 @@ def create_app(
     docs.install(app)  # /docs and /redoc with their files served here, not from a CDN
     app.state.settings = settings
     app.state.chat = service
+    app.state.service_metrics = metrics.service_registry(service)
     app.state.limiter = RateLimiter(
         settings.api_rate_limit,
         settings.redis_url,
@@ -108,6 +113,7 @@ def create_app(
         app.include_router(traces.router)
         app.include_router(v1.router)
         _add_pages(app, settings, rate_limit_prefix)
+    app.add_middleware(RequestLog)  # added last: outermost, so its time and status cover the others'
     return app
 
 

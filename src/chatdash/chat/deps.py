@@ -16,6 +16,7 @@ from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from chatdash.chat import users
+from chatdash.chat.observe import note_user
 from chatdash.chat.ratelimit import RateLimiter
 from chatdash.chat.repository import USER_HEADER
 from chatdash.chat.service import ChatService
@@ -68,20 +69,25 @@ def current_user_id(
     if service_key and hmac.compare_digest(token.encode(), service_key.encode()):
         if not acting_for:
             raise AuthError(f"the service key acts for a user: send {USER_HEADER}: <username>")
-        return users.ensure_user(service.engine, urllib.parse.unquote(acting_for))
-    if acting_for is not None:
+        user_id = users.ensure_user(service.engine, urllib.parse.unquote(acting_for))
+    elif acting_for is not None:
         raise AuthError(f"{USER_HEADER} may only be sent with the service key (CHATDASH_DB_API_KEY)")
-    return service.verify_key(token).user_id
+    else:
+        user_id = service.verify_key(token).user_id
+    note_user(request, user_id)
+    return user_id
 
 
 UserIdDep = Annotated[int, Depends(current_user_id)]
 
 
-async def api_key(service: ServiceDep, credentials: Credentials) -> ApiKey:
+async def api_key(request: Request, service: ServiceDep, credentials: Credentials) -> ApiKey:
     """The request's live key (401 when missing, wrong or revoked). It spends none of the key's rate
     limit: a limited route calls ``spend_rate_limit`` once the request is known to be valid."""
     token = credentials.credentials if credentials else ""
-    return await anyio.to_thread.run_sync(service.verify_key, token)
+    key = await anyio.to_thread.run_sync(service.verify_key, token)
+    note_user(request, key.user_id)
+    return key
 
 
 KeyDep = Annotated[ApiKey, Depends(api_key)]

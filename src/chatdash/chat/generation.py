@@ -14,26 +14,33 @@ is retried until the database is back, for up to ``FINAL_SAVE_RETRY_SECONDS``.
 
 The registry is per process: with several replicas a reader on another replica follows the saved
 text instead of the live deltas (``ChatService.follow`` reads it again every second).
+
+Shutting down (``chatdash serve`` on SIGTERM) first drains: ``admit`` refuses new replies with
+``ShuttingDown`` (503 + Retry-After) and ``drain`` gives the running ones a grace period to end before
+``shutdown`` stops the rest. A reply's task runs in the context of the request that started it, so its
+log records carry that request's id.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import datetime as dt
 import functools
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
+import structlog
 
 from chatdash.chat.repository import ChatRepository
 from chatdash.chat.responder import ReplyDone, ReplyRequest, Responder
-from chatdash.errors import ChatdashError, Unavailable
+from chatdash.errors import ChatdashError, ShuttingDown, Unavailable
 from chatdash.tracing import new_trace_id, run_trace
 
 if TYPE_CHECKING:
@@ -45,6 +52,8 @@ PERSIST_EVERY = 0.5
 """Seconds between saves of a streaming reply's partial text."""
 CANCEL_EVERY = 0.05
 """Seconds between a stop's cancels of a reply until one is taken (see ``Generations.stop``)."""
+DRAIN_POLL_SECONDS = 0.05
+"""How often a drain looks whether the replies it waits for have ended."""
 FINAL_SAVE_RETRY_SECONDS = 120.0
 """How long a reply's final save is retried while its database (or the data API) is unavailable; after
 that the reply's lease runs out and it reads as ``stopped`` with the text last saved."""
@@ -131,11 +140,46 @@ class Generations:
         self.lease = lease
         self.final_save_retry = final_save_retry
         self.closing = False
+        self.draining = False
+        self._admitting = 0
         self._running: dict[int, Generation] = {}
         self._heartbeat: asyncio.Task[None] | None = None
 
     def get(self, message_id: int) -> Generation | None:
         return self._running.get(message_id)
+
+    @property
+    def running(self) -> int:
+        """How many replies this process is writing now."""
+        return sum(1 for g in self._running.values() if not g.finished)
+
+    @contextlib.contextmanager
+    def admit(self) -> Iterator[None]:
+        """Around storing a turn whose reply starts here: ``ShuttingDown`` while the process drains; a drain
+        waits for the replies admitted before it as for the running ones."""
+        if self.draining:
+            raise ShuttingDown("this server is shutting down and starts no new reply; send it again")
+        self._admitting += 1
+        try:
+            yield
+        finally:
+            self._admitting -= 1
+
+    async def drain(self, grace: float) -> tuple[int, int]:
+        """Start no new reply (``admit``) and give the replies running here, and those admitted, up to
+        ``grace`` seconds to end; then stop the rest as ``shutdown`` does (each saved ``stopped``).
+        Returns how many ended on their own and how many were stopped."""
+        self.draining = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        seen = set(self._running)
+        while (self._running or self._admitting) and loop.time() < deadline:
+            await asyncio.sleep(DRAIN_POLL_SECONDS)
+            seen.update(self._running)
+        left = len(self._running)
+        if left:
+            await self.shutdown()
+        return len(seen) - left, left
 
     def running_in(self, user_id: int, chat_id: str) -> bool:
         return any(
@@ -148,7 +192,10 @@ class Generations:
         self._running[message_id] = gen
         gen.task = asyncio.create_task(self._run(gen, request), name=f"reply-{message_id}")
         if self._heartbeat is None or self._heartbeat.done():
-            self._heartbeat = asyncio.create_task(self._renew_leases(), name="reply-leases")
+            # serves every reply: not in the context (the request id) of the one that started it
+            unbound = contextvars.copy_context()
+            unbound.run(structlog.contextvars.clear_contextvars)
+            self._heartbeat = asyncio.create_task(self._renew_leases(), name="reply-leases", context=unbound)
         return gen
 
     async def stop(self, message_id: int) -> bool:

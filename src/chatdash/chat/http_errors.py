@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from chatdash.chat.api.schemas import ErrorBody, FieldError
+from chatdash.chat.observe import HEADER, request_id_of
 from chatdash.errors import (
     AuthError,
     ChatdashError,
@@ -32,6 +33,7 @@ from chatdash.errors import (
     ModelBusy,
     ModelError,
     ModelTimeout,
+    ModelUnavailable,
     NotFound,
     NotInitialized,
     PromptTooLong,
@@ -50,6 +52,7 @@ STATUS: list[tuple[type[ChatdashError], int]] = [
     (ModelBusy, 503),
     (ModelTimeout, 504),
     (PromptTooLong, 422),
+    (ModelUnavailable, 503),  # the LM server is down: a dependency, like the database
     (ModelError, 502),
     (Unavailable, 503),
     (NotInitialized, 503),
@@ -66,8 +69,8 @@ DESCRIPTIONS: dict[int, str] = {
     422: "The request is invalid: `detail` says what to fix, `errors` lists each field's problem",
     429: "Over the key's rate limit: try again after `Retry-After` seconds",
     502: "The language model failed; the reply is stored with the error and can be retried",
-    503: "A service chatdash needs (the database, Redis, the model's queue) is unavailable: try again "
-    "after `Retry-After` seconds",
+    503: "A service chatdash needs (the database, Redis, the LM server, the model's queue) is unavailable: "
+    "try again after `Retry-After` seconds",
     504: "The model produced no token within `CHATDASH_LLM_TIMEOUT` seconds",
 }
 """What each status an API route answers with means for its caller (the OpenAPI document's words)."""
@@ -217,9 +220,18 @@ def allowed_methods(request: Request) -> list[str]:
 
 
 async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    """A bug: logged with its traceback (Starlette re-raises it to the server's log too)."""
-    log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(exc)
+    """A bug: logged with its traceback (Starlette re-raises it to the server's log too). The answer names
+    the request's id (``X-Request-ID``, and in ``detail``), which finds that log record.
+
+    Starlette answers it outside the app's middleware, after ``RequestLog`` is done: so the id is added
+    here, to the header and to the record."""
+    request_id = request_id_of(request)
+    extra = {"request_id": request_id} if request_id else None
+    log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc, extra=extra)
+    if request_id is None:
+        return error_response(exc)
+    body = ErrorBody(detail=f"internal error (request id {request_id})")
+    return error_json(body, 500, {HEADER: request_id})
 
 
 def install(app: FastAPI) -> None:

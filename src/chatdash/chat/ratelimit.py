@@ -7,6 +7,9 @@ any 10-second span, not two across a window edge.
 When Redis does not answer, ``CHATDASH_RATE_LIMIT_ON_REDIS_DOWN`` decides: ``fail-open`` (the default)
 counts in this process's memory meanwhile (each replica then allows the limit on its own, and it is
 logged), ``fail-closed`` refuses with ``RedisUnavailable`` (HTTP 503 + Retry-After).
+
+Every refusal is counted by its scope (the first identifier: ``api-key``, ``signin-user``...) in
+``chatdash_rate_limit_rejections_total`` (``chatdash.chat.metrics``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
 
+from chatdash.chat.metrics import RATE_LIMITED
 from chatdash.errors import RateLimited, RedisUnavailable
 
 log = logging.getLogger(__name__)
@@ -63,6 +67,7 @@ class RateLimiter:
         stats = limiter.get_window_stats(self.item, *identifiers)
         reset_after = max(0.0, stats.reset_time - time.time())
         if not allowed:
+            RATE_LIMITED.labels(identifiers[0] if identifiers else "").inc()  # the scope: "api-key"...
             retry = max(1, math.ceil(reset_after))
             raise RateLimited(
                 f"rate limit of {self.item} exceeded; try again in {retry} s",

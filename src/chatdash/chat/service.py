@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 
 import anyio.to_thread
@@ -42,6 +43,8 @@ from chatdash.db.models import ApiKey, Chat, ChatMessage, Feedback, User
 from chatdash.errors import Conflict, InvalidInput
 from chatdash.llm import Message
 from chatdash.tracing import Source, writer_for
+
+log = logging.getLogger(__name__)
 
 SEARCH_CHARS = 200
 """The longest search a user may type."""
@@ -268,16 +271,18 @@ class ChatService:
     def _reserved(self, user_id: int, chat_id: str | None) -> Iterator[None]:
         """Refuse a second reply in a chat while one is written or about to start: the check must hold
         across the awaits between it and the reply's start (a double click sends two requests).
-        Keyed by owner too, so another user's attempt at the id is left to answer 404."""
+        Keyed by owner too, so another user's attempt at the id is left to answer 404. While the process
+        drains, nothing is reserved (``ShuttingDown``, 503)."""
         key = (user_id, chat_id)
-        if chat_id is not None:
-            if key in self._starting or self.generations.running_in(user_id, chat_id):
-                raise Conflict("a reply is still being written in this chat; wait for it or stop it")
-            self._starting.add(key)
-        try:
-            yield
-        finally:
-            self._starting.discard(key)
+        with self.generations.admit():
+            if chat_id is not None:
+                if key in self._starting or self.generations.running_in(user_id, chat_id):
+                    raise Conflict("a reply is still being written in this chat; wait for it or stop it")
+                self._starting.add(key)
+            try:
+                yield
+            finally:
+                self._starting.discard(key)
 
     async def stop(self, user_id: int, chat_id: str, message_id: int) -> ChatMessage:
         """Stop a reply being written (the model stops too); it keeps its text with status ``stopped``."""
@@ -343,6 +348,25 @@ class ChatService:
         every read shows them so already; this makes the rows say it too. Safe with any number of
         replicas, whose live replies renew their leases."""
         return self.repository.close_abandoned()
+
+    @property
+    def draining(self) -> bool:
+        """The process is shutting down: it finishes its replies but starts none (see ``drain``)."""
+        return self.generations.draining
+
+    async def drain(self, grace: float) -> None:
+        """The first half of a graceful shutdown: refuse new replies (``ShuttingDown``, 503) and give the
+        running ones up to ``grace`` seconds to end; those still running then are saved ``stopped``.
+        ``aclose`` follows, when the server has answered its last requests."""
+        running = self.generations.running
+        log.info("shutting down: %d replies in flight get up to %g s to finish", running, grace)
+        finished, stopped = await self.generations.drain(grace)
+        if stopped:
+            log.warning(
+                "shutting down: %d replies finished, %d were stopped after %g s", finished, stopped, grace
+            )
+        else:
+            log.info("shutting down: %d replies finished", finished)
 
     async def aclose(self) -> None:
         await self.generations.shutdown()

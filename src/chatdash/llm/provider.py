@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from chatdash.errors import InvalidStructuredOutput, ModelError
 from chatdash.llm import structured as schemas
 from chatdash.llm.context import fit_to_context
+from chatdash.llm.metrics import count_tokens
 from chatdash.llm.types import Capabilities, Completion, Final, Message, Options, ProviderStats, Usage
 
 M = TypeVar("M", bound=BaseModel)
@@ -68,6 +69,7 @@ class Stream:
 
     def _finish(self, final: Final) -> None:
         assert self._started is not None
+        count_tokens(self._provider, self._model, final.prompt_tokens, final.completion_tokens)
         usage = Usage(
             prompt_tokens=final.prompt_tokens,
             completion_tokens=final.completion_tokens,

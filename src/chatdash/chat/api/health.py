@@ -1,5 +1,9 @@
-"""``/healthz`` (the process answers) and ``/readyz`` (its database, Redis when configured, LM, vector
-store and, for a split ui, the data API do).
+"""``/healthz`` (the process answers), ``/readyz`` (its database, Redis when configured, LM, vector
+store and, for a split ui, the data API do) and ``/metrics`` (Prometheus; not in the OpenAPI document).
+
+A process that drains after SIGTERM (``ChatService.drain``) is not ready, whatever its dependencies say:
+``/readyz`` answers 503 at once, so the load balancer sends its requests elsewhere while it finishes its
+replies.
 
 Readiness checks are cheap and never load a model: the database runs ``SELECT 1``; an LM server must
 answer ``GET /models``, the embedded model's GGUF must exist; a Qdrant server must answer ``/readyz``,
@@ -23,10 +27,11 @@ from typing import Literal
 
 import httpx
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, text
 
+from chatdash.chat import metrics
 from chatdash.config import Settings
 from chatdash.prompts import prompt_health
 
@@ -54,6 +59,14 @@ async def healthz() -> dict[str, str]:
     responses={503: {"model": Readiness, "description": "A dependency is not ready: see `checks`"}},
 )
 async def readyz(request: Request) -> JSONResponse:
+    service = getattr(request.app.state, "chat", None)
+    if service is not None and service.draining:
+        body = Readiness(
+            status="unavailable",
+            checks={"shutdown": "draining: finishing the replies in flight, starting none"},
+            detail="not ready: shutting down",
+        )
+        return JSONResponse(body.model_dump(exclude_none=True), 503)
     checks: dict[str, Check] = request.app.state.ready_checks
     results: dict[str, str] = {}
     failing: list[str] = []
@@ -69,6 +82,12 @@ async def readyz(request: Request) -> JSONResponse:
     detail = f"not ready: {', '.join(failing)} (see checks)"
     body = Readiness(status="unavailable", checks=results, detail=detail)
     return JSONResponse(body.model_dump(exclude_none=True), 503)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def prometheus(request: Request) -> Response:
+    """This process's metrics in Prometheus' text format (``chatdash.chat.metrics``)."""
+    return Response(metrics.exposition(request.app.state.service_metrics), media_type=metrics.CONTENT_TYPE)
 
 
 async def _awaited(check: Check) -> str | None:

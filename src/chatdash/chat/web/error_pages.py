@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from chatdash.chat import http_errors
+from chatdash.chat.observe import HEADER, request_id_of
 from chatdash.chat.web import pages, session
 from chatdash.errors import ChatdashError
 
@@ -79,11 +80,14 @@ async def on_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected_error(request: Request, exc: Exception) -> Response:
-    """A bug: logged, and a page that says so without the details."""
+    """A bug: logged, and a page that says so without the details, naming the request's id (the log's)."""
     response = await http_errors.on_unexpected_error(request, exc)
     if not is_page(request):
         return response
-    return error_page(request, 500, "Something went wrong on our side; it has been logged. Try again.")
+    request_id = request_id_of(request)
+    noted = f" (request id {request_id})" if request_id else ""
+    message = f"Something went wrong on our side; it has been logged{noted}. Try again."
+    return error_page(request, 500, message, {HEADER: request_id} if request_id else None)
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
