@@ -75,7 +75,8 @@ def long_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def echo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The scripted model, which answers "You said: " and the message: replies known in advance."""
-    with serve(tmp_path_factory.mktemp("echo"), max_tokens=400, llm_provider="scripted") as url:
+    home = tmp_path_factory.mktemp("echo")
+    with serve(home, max_tokens=400, llm_provider="scripted", allow_scripted_model="true") as url:
         yield url
 
 

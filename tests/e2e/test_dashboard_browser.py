@@ -92,6 +92,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "CHATDASH_DATABASE_URL": database,
         "CHATDASH_CHAT_URL": chat_url,
         "CHATDASH_LLM_PROVIDER": "scripted",  # the chat is only signed in to here: no model to load
+        "CHATDASH_ALLOW_SCRIPTED_MODEL": "true",
     }
     subprocess.run(
         [CHATDASH, "init", "--rows", str(ROWS)],

@@ -60,6 +60,7 @@ def server(database: Database, tmp_path: Path) -> Iterator[Server]:
         "CHATDASH_DATABASE_URL": dashboard_url(database),
         "CHATDASH_VAR_DIR": str(tmp_path / "var"),
         "CHATDASH_LLM_PROVIDER": "scripted",
+        "CHATDASH_ALLOW_SCRIPTED_MODEL": "true",
         "CHATDASH_API_RATE_LIMIT": "1000000/second",
         "CHATDASH_CHAT_REPLY_LEASE_SECONDS": "2",  # a reply with no writer (POST .../turns) ends soon
         "CHATDASH_SESSION_SECRET": "fuzz-" + "x" * 40,

@@ -27,6 +27,7 @@ def restore_sigint() -> None:
 def test_ctrl_c_stops_cleanly(tmp_path: Path, command: str, health: str) -> None:
     env = {name: value for name, value in os.environ.items() if not name.startswith("CHATDASH_")}
     env |= {"CHATDASH_VAR_DIR": str(tmp_path / "var"), "CHATDASH_LLM_PROVIDER": "scripted"}
+    env["CHATDASH_ALLOW_SCRIPTED_MODEL"] = "true"
     subprocess.run([CHATDASH, "init", "--rows", "0"], env=env, cwd=tmp_path, check=True, capture_output=True)
     port = free_port()
     log = tmp_path / f"{command}.log"

@@ -191,7 +191,7 @@ def test_the_imported_scenario_runs_with_its_cases_own_evaluators(database: Data
 
 def test_the_cli_imports_and_runs_the_example(cli_env: Path) -> None:
     cli = CliRunner()
-    env = {"CHATDASH_LLM_PROVIDER": "scripted"}
+    env = {"CHATDASH_LLM_PROVIDER": "scripted", "CHATDASH_ALLOW_SCRIPTED_MODEL": "true"}
     assert cli.invoke(app, ["init", "--rows", "0"], env=env).exit_code == 0
     imported = cli.invoke(
         app, ["eval", "import-promptfoo", str(EXAMPLE), "--out", "s.yaml", "--name", "pf"], env=env

@@ -133,7 +133,7 @@ def test_the_cli_runs_reports_and_gates(cli_env: Path) -> None:
     """`chatdash eval run` with the scripted provider (it echoes the message): reports written,
     --min-score 1.01 exits 1, a passing bar exits 0; `eval report`, `eval runs` and `eval compare`."""
     cli = CliRunner()
-    env = {"CHATDASH_LLM_PROVIDER": "scripted"}
+    env = {"CHATDASH_LLM_PROVIDER": "scripted", "CHATDASH_ALLOW_SCRIPTED_MODEL": "true"}
     assert cli.invoke(app, ["init", "--rows", "0"], env=env).exit_code == 0
     scenario = cli_env / "echo.yaml"
     scenario.write_text(

@@ -51,7 +51,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from chatdash.bench.timing import machine
+from chatdash.bench.timing import machine, percentile
 from chatdash.chat import ChatService, ProviderResponder, ReplyDone, ReplyRequest
 from chatdash.chat.app import KEEP_ALIVE_SECONDS, create_app
 from chatdash.config import Settings
@@ -167,10 +167,6 @@ def _replies(
     }
 
 
-def _percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
-
-
 async def _list_load(
     url: str, headers: dict[str, str], requests: int, clients: int, path: str
 ) -> dict[str, Any]:
@@ -199,8 +195,8 @@ async def _list_load(
         "requests": len(latencies),
         "clients": clients,
         "rps": round(len(latencies) / wall, 1),
-        "p50_ms": round(_percentile(latencies, 50), 2),
-        "p95_ms": round(_percentile(latencies, 95), 2),
+        "p50_ms": round(percentile(latencies, 50), 2),
+        "p95_ms": round(percentile(latencies, 95), 2),
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
     }

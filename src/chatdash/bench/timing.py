@@ -27,6 +27,11 @@ def median(runs: list[float]) -> float:
     return round(statistics.median(runs), 3)
 
 
+def percentile(values: list[float], q: int) -> float:
+    """The ``q``-th percentile (1-99) of ``values``, interpolated between the samples around it."""
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far (Linux reports KiB)."""
     import resource

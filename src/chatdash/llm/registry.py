@@ -6,6 +6,7 @@ stays cheap, and the web process never imports llama.cpp when it talks to a serv
 
 The settings choose: ``CHATDASH_LLM_PROVIDER`` names a provider by id; unset, ``CHATDASH_LLM_BASE_URL``
 unset means the embedded ``llamacpp`` and set means ``openai_compat`` pointed at that server.
+``scripted`` chosen that way is refused unless ``CHATDASH_ALLOW_SCRIPTED_MODEL`` is true (``get_provider``).
 """
 
 from __future__ import annotations
@@ -59,9 +60,20 @@ def default_provider_id(settings: Settings | None = None) -> str:
 
 
 def get_provider(settings: Settings | None = None) -> Provider:
-    """The process-wide provider the settings choose, created on first use (one per distinct settings)."""
+    """The process-wide provider the settings choose, created on first use (one per distinct settings).
+
+    ``ConfigError`` when the settings choose ``scripted`` without ``ALLOW_SCRIPTED_MODEL``: this is the
+    path of a process started from its environment (``serve``, ``eval run``), which must not answer users
+    with canned echoes by mistake. Code that wants the scripted provider on purpose (tests, benchmarks)
+    calls ``create("scripted")`` and passes the object."""
     settings = settings or get_settings()
     provider_id = default_provider_id(settings)
+    if provider_id == "scripted" and not settings.allow_scripted_model:
+        raise ConfigError(
+            "CHATDASH_LLM_PROVIDER=scripted answers with canned echoes, not a model: it is for tests and "
+            "capacity runs only. Set CHATDASH_ALLOW_SCRIPTED_MODEL=true to use it on purpose, or unset "
+            "CHATDASH_LLM_PROVIDER for the configured model"
+        )
     key = provider_id + repr(_fingerprint(settings))
     with _shared_lock:
         provider = _shared.get(key)
