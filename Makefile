@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install chromium lint typecheck bench clean
+.PHONY: run test install system-packages lint typecheck bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,18 +24,32 @@ run: install
 	$(BIN)/chatdash serve & serve=$$!; \
 	$(BIN)/chatdash dashboard
 
-test: install chromium phoenix
+test: install system-packages phoenix deploy-tools llama-server
 	$(BIN)/python -m pytest
 
-# The browser test drives Debian's Chromium (Playwright never downloads one). Installed when we
-# can (root with apt-get); otherwise that test skips and names the package.
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+# Debian packages the tests drive for real: chromium (the browser tests; Playwright never downloads
+# one), nginx (the `chatdash stack` tests) and docker-compose (`config` validates deploy/compose.yml;
+# no engine comes with it). Installed when we can (root with apt-get); otherwise those tests skip
+# and name the package.
+system-packages:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	{ command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx; } || missing="$$missing nginx"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing Debian's chromium for the browser test"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    echo "Installing Debian's$$missing for the tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "chromium is not installed and cannot be here (needs root and apt-get): the browser test will skip (Debian package: chromium)"; \
+	    echo "Debian's$$missing cannot be installed here (needs root and apt-get): the tests that drive them will skip, naming the package"; \
+	  fi; \
+	fi
+	@command -v docker-compose >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's docker-compose (the client only: no engine)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null || \
+	      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; }; \
+	  else \
+	    echo "docker-compose cannot be installed here: the compose client test will skip (Debian package: docker-compose)"; \
 	  fi; }
 
 # The OTLP export test's real receiver: Arize Phoenix, in a virtualenv of its own (.venv/phoenix: its
@@ -51,6 +65,34 @@ $(PHOENIX)/.installed: requirements-phoenix.lock
 	$(PHOENIX)/bin/python -m pip install --disable-pip-version-check -q -r requirements-phoenix.lock && \
 	touch $@ || \
 	echo "Arize Phoenix could not be installed into $(PHOENIX): the OTLP export test will skip"
+
+# The deploy/ checkers (hadolint, shellcheck, kubernetes-validate), test-only, in a virtualenv of their
+# own (.venv/tools), pinned by requirements-tools.lock; the tests that need one skip, naming it, without.
+TOOLS := $(VENV)/tools
+.PHONY: deploy-tools
+deploy-tools: $(TOOLS)/.installed
+
+$(TOOLS)/.installed: requirements-tools.lock
+	@echo "Installing the deploy/ checkers into $(TOOLS)"
+	@{ test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS); } && \
+	$(TOOLS)/bin/python -m pip install --disable-pip-version-check -q -r requirements-tools.lock && \
+	touch $@ || \
+	echo "The deploy/ checkers could not be installed into $(TOOLS): their tests will skip"
+
+# llama.cpp's own server (continuous batching), which `chatdash lm serve` runs: built once (10-15 minutes
+# on 2 cores) from the llama.cpp source that the pinned llama-cpp-python vendors, kept under
+# ~/.cache/chatdash/llama-server-<version>/ and linked into .venv/bin. When it cannot be built, the
+# tests that run it skip and say so.
+LLAMA_SERVER_STAMP := $(VENV)/.llama-server
+.PHONY: llama-server
+llama-server: $(LLAMA_SERVER_STAMP)
+
+$(LLAMA_SERVER_STAMP): requirements.lock deploy/llama-server/build.sh | $(STAMP)
+	@binary="$$(deploy/llama-server/build.sh --print-path)" && \
+	PYTHON=$(BIN)/python deploy/llama-server/build.sh && \
+	ln -sf "$$binary" $(BIN)/llama-server && \
+	touch $@ || \
+	echo "llama-server could not be built (the error is above): the tests that run it (chatdash lm serve) will skip; \`make llama-server\` retries"
 
 lint: install
 	$(BIN)/ruff check src tests

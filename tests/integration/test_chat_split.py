@@ -30,10 +30,10 @@ from chatdash.config import load_settings
 from chatdash.db.engine import make_engine
 from chatdash.db.migrate import upgrade
 from chatdash.db.models import Chat, ChatMessage, User
-from chatdash.errors import Conflict, DatabaseUnavailable, ModelUnavailable, NotFound
+from chatdash.errors import ConfigError, Conflict, DatabaseUnavailable, ModelUnavailable, NotFound
 from chatdash.llm import registry
 from chatdash.llm.providers.scripted import ScriptedProvider
-from chatdash.llm.server import free_port, running_server
+from chatdash.llm.server import find_llama_server, free_port, running_server
 from tests.conftest import Database
 
 SERVICE_KEY = "service-key-for-tests"
@@ -316,7 +316,11 @@ def serve(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[..., Proce
 
 @pytest.fixture
 def lm_url() -> Iterator[str]:
-    with running_server(_clean_env(CHATDASH_LLM_CONTEXT="1024")) as url:
+    try:
+        find_llama_server(os.environ.get("CHATDASH_LLAMA_SERVER"))
+    except ConfigError as exc:
+        pytest.skip(str(exc))  # it says to run `make llama-server`
+    with running_server(_clean_env(CHATDASH_LLM_CONTEXT="1024", CHATDASH_LLM_PARALLEL="4")) as url:
         yield url
 
 

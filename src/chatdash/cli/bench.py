@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from chatdash.cli.common import console, edge
@@ -70,34 +71,44 @@ def generate(
 @app.command("llm")
 @edge
 def llm(
-    max_tokens: int = typer.Option(32, min=1, help="Tokens generated per request."),
+    max_tokens: int = typer.Option(48, min=1, help="Tokens generated per request."),
     concurrency: list[int] = typer.Option(
-        [1, 4, 16], help="Simultaneous requests; repeat for several levels."
+        [1, 16], help="Simultaneous requests; repeat for several levels (1: the single-stream rate)."
     ),
-    rounds: int = typer.Option(1, min=1, help="Waves of requests per level (x3 at concurrency 1)."),
+    threads: list[int] = typer.Option([1, 2], min=1, help="llama.cpp threads; repeat for several runs."),
+    rounds: int = typer.Option(3, min=1, help="Rounds per level and side (medians reported)."),
+    embedded: bool = typer.Option(
+        True, help="Also time the embedded provider, for reference (first thread count only)."
+    ),
     points: list[int] = typer.Option(
         [10_000, 100_000], help="Stored vectors for the search timing; repeatable."
     ),
     queries: int = typer.Option(200, min=1, help="Searches timed per store size."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Embedded provider vs llama_cpp.server alone (same model, same run); embeddings/s; search p50/p95."""
+    """`chatdash lm serve` vs llama.cpp's llama-server as the issue ran it (same model, same run);
+    the embedded provider for reference; embeddings/s; search p50/p95."""
     from chatdash.bench import llm as bench
 
     result = bench.run(
         get_settings(),
         max_tokens=max_tokens,
         concurrency=concurrency,
+        threads=threads,
         rounds=rounds,
+        embedded=embedded,
         points=points,
         queries=queries,
     )
     if as_json:
         _report(result, as_json)
         return
-    _report({k: v for k, v in result.items() if k not in ("levels", "search", "embeddings")}, as_json)
-    for level in result["levels"]:
-        console.print(level, highlight=False)
+    _report({k: v for k, v in result.items() if k not in ("runs", "search", "embeddings")}, as_json)
+    for run in result["runs"]:
+        for level in run["levels"]:
+            console.print({"threads": run["threads"], **level}, highlight=False)
+        console.print({"threads": run["threads"], "ours / theirs": run["ratios"]}, highlight=False)
+    console.print({"bar": result["bar"], "met": result["bar_met"]}, highlight=False)
     console.print(result["embeddings"], highlight=False)
     for row in result["search"]:
         console.print(row, highlight=False)
@@ -135,6 +146,65 @@ def chat(
     for level in result["levels"]:
         console.print({k: v for k, v in level.items() if k != "added_ms"}, highlight=False)
     console.print({"GET /chats": result["list_chats"]}, highlight=False)
+
+
+@app.command("load")
+@edge
+def load(
+    users: int = typer.Option(100, min=1, help="Simulated users: web users and API clients together."),
+    seconds: int = typer.Option(30, min=1, help="How long the load lasts (then each reply being read ends)."),
+    url: str = typer.Option(
+        "http://127.0.0.1:8088", help="The chatdash to load: `stack up`'s nginx, or a `chatdash serve`."
+    ),
+    spawn_rate: float = typer.Option(20.0, min=0.1, help="Users started per second."),
+    api_share: float = typer.Option(0.2, min=0.0, max=1.0, help="Share of the users that are API clients."),
+    think: float = typer.Option(1.0, min=0.0, help="Mean seconds a user pauses between two steps."),
+    database_url: str | None = typer.Option(
+        None, help="The server's database, where the users are made. Default: CHATDASH_DATABASE_URL."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Locust, headless: signed-in web users and API clients at once; per route req/s and p50/p95/p99."""
+    from chatdash.bench import load as bench
+
+    settings = get_settings()
+    if database_url:
+        checked = settings.model_validate({"database_url": database_url}).database_url
+        settings = settings.model_copy(update={"database_url": checked})
+    result = bench.run(
+        settings,
+        url=url,
+        users_count=users,
+        seconds=seconds,
+        spawn_rate=spawn_rate,
+        api_share=api_share,
+        think_s=think,
+    )
+    if as_json:
+        _report(result, as_json)
+        return
+    title = f"bench load: {result['users']} users, {result['seconds']} s, model {result['model']}"
+    table = Table(title=title)
+    for column in ("route", "requests", "failures", "req/s", "p50 ms", "p95 ms", "p99 ms"):
+        table.add_column(column, justify="left" if column == "route" else "right")
+    for group in ("routes", "model_routes"):
+        for route, row in result[group].items():
+            cells = [row.get(k, "") for k in ("requests", "failures", "rps", "p50_ms", "p95_ms", "p99_ms")]
+            name = escape(route) + (" (model)" if group == "model_routes" else "")
+            table.add_row(name, *map(str, cells))
+    console.print(table)
+    console.print(
+        f"median {result['median_ms']} ms (routes without the model), {result['rps']} req/s, "
+        f"{result['errors']} errors; accounts {result['accounts_prefix']}-*",
+        highlight=False,
+    )
+    if result["steady"]:
+        steady = result["steady"]
+        console.print(
+            f"after the ramp ({result['ramp_s']} s of users starting and signing in): median "
+            f"{steady['median_ms']} ms, {steady['rps']} req/s; per route in --json",
+            highlight=False,
+        )
 
 
 @app.command("evals")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from chatdash.cli.common import console, edge
@@ -18,17 +20,22 @@ def serve(
 ) -> None:
     """Serve the configured GGUF at http://HOST:PORT/v1 (OpenAI-compatible) until interrupted.
 
-    Point other chatdash processes at it with CHATDASH_LLM_BASE_URL=http://HOST:PORT/v1.
+    Runs llama.cpp's llama-server (`make llama-server` builds it), which decodes up to
+    CHATDASH_LLM_PARALLEL requests together. Point other chatdash processes at it with
+    CHATDASH_LLM_BASE_URL=http://HOST:PORT/v1; Prometheus metrics are at http://HOST:PORT/metrics.
     """
     from chatdash.llm import model_path, thread_count
     from chatdash.llm import serve as serve_model
 
     settings = get_settings()
-    path = model_path(settings)
-    console.print(
-        f"serving {settings.llm_model} ({path.name}) at http://{host}:{port}/v1 - context "
-        f"{settings.llm_context} tokens, {thread_count(settings)} threads, "
-        f"{'API key required' if settings.llm_api_key else 'no API key'}; Ctrl-C stops",
-        highlight=False,
-    )
-    serve_model(settings, host=host, port=port)
+
+    def announce(binary: Path) -> None:
+        console.print(
+            f"serving {settings.llm_model} ({model_path(settings).name}) at http://{host}:{port}/v1 with "
+            f"{binary} - {settings.llm_parallel} slots of {settings.llm_context} tokens, "
+            f"{thread_count(settings)} threads, "
+            f"{'API key required' if settings.llm_api_key else 'no API key'}; Ctrl-C stops",
+            highlight=False,
+        )
+
+    serve_model(settings, host=host, port=port, announce=announce)

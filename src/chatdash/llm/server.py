@@ -1,15 +1,28 @@
-"""``chatdash lm serve``: the configured GGUF behind an OpenAI-compatible HTTP API, via ``llama_cpp.server``.
+"""``chatdash lm serve``: the configured GGUF behind an OpenAI-compatible HTTP API, served by llama.cpp's
+own server, ``llama-server``.
 
-We configure llama-cpp-python's server rather than write one. Two settings matter:
+``llama-server`` batches: it keeps ``CHATDASH_LLM_PARALLEL`` slots and decodes every running request in
+one batch per step (continuous batching: a request joins or leaves the batch between steps). On the
+bundled model, 16 concurrent chats get several times the aggregate tokens/s, and a far shorter wait for
+their first token, than with ``llama_cpp.server`` (which this module ran before, and which decodes one
+request at a time); see ``chatdash bench llm``. It is built from the llama.cpp source that the pinned
+llama-cpp-python vendors (``make llama-server``, or ``deploy/llama-server/build.sh`` in an image), so
+the served and the embedded model run the same llama.cpp.
 
-- ``interrupt_requests`` is off. Its default (on) makes a new request cut the running stream short,
-  which with several concurrent chats (seen here at 4 streams) truncates replies mid-sentence.
-- The model runs with the same file, context size, threads and logits settings as the embedded
-  provider, and the same name (``CHATDASH_LLM_MODEL``) that ``openai_compat`` sends, so the split
-  deployment answers like the embedded one. (Prompt log-probabilities are therefore not served.)
+How we run it:
 
-The server does not batch: concurrent requests take turns on one model (about 47 tokens/s for one
-stream on 2 idle cores), so scale it by running more replicas behind a load balancer.
+- Each slot keeps a full chat context: ``--ctx-size`` is ``CHATDASH_LLM_CONTEXT`` x slots.
+- The file, threads (for generation and for prompts), model name (``--alias CHATDASH_LLM_MODEL``, what
+  ``openai_compat`` sends) and the repeat penalty are the embedded provider's, so the split deployment
+  answers like the embedded one.
+- ``/metrics`` (Prometheus) is on: its ``llamacpp:requests_processing`` and ``llamacpp:requests_deferred``
+  drive the Kubernetes autoscaler. The web UI and the ``/slots`` endpoint (which shows other users'
+  prompts) are off.
+- The API key, when set, reaches the server through its environment (``LLAMA_API_KEY``, the variable
+  of ``--api-key``), not its command line, which every local user can read. ``/health`` stays open;
+  every other endpoint, ``/metrics`` and ``/v1/models`` included, needs the key.
+- ``serve`` replaces this process with the server (``os.execv``): signals, exit status and PID are the
+  server's own, so a process manager or Kubernetes stops it directly.
 
 ``running_server`` starts it as a subprocess on a free loopback port, for tests and benchmarks.
 """
@@ -18,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -25,48 +39,84 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
-from typing import IO, Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, NoReturn
 
 from chatdash.config import Settings
-from chatdash.errors import ModelNotFound, ModelUnavailable
+from chatdash.errors import ConfigError, ModelUnavailable
 from chatdash.llm import gguf
+from chatdash.llm.providers.llamacpp import SAMPLING
+
+BINARY = "llama-server"
 
 
-def create_app(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080) -> Any:
-    """The ``llama_cpp.server`` FastAPI app on the configured model (loaded now)."""
-    from llama_cpp.server.app import create_app as llama_create_app
-    from llama_cpp.server.settings import ModelSettings, ServerSettings
+def find_llama_server(configured: str | os.PathLike[str] | None = None) -> Path:
+    """The ``llama-server`` binary: ``configured`` (``CHATDASH_LLAMA_SERVER``), else the one next to
+    this Python (``make llama-server`` links it into ``.venv/bin``), else the first on ``PATH``."""
+    if configured:
+        path = Path(configured).expanduser()
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+        raise ConfigError(
+            f"CHATDASH_LLAMA_SERVER points at {path}, which is not an executable file; build llama.cpp's "
+            "server with `make llama-server` (or deploy/llama-server/build.sh) and point it there"
+        )
+    beside = Path(sys.executable).with_name(BINARY)
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return beside
+    found = shutil.which(BINARY)
+    if found:
+        return Path(found)
+    raise ConfigError(
+        "llama-server (llama.cpp's server, which `chatdash lm serve` runs) is not installed: run "
+        "`make llama-server` (builds it from the llama-cpp-python source and links it into .venv/bin), "
+        "or set CHATDASH_LLAMA_SERVER to its path"
+    )
 
-    path = gguf.model_path(settings)
+
+def command(settings: Settings, *, host: str, port: int) -> list[str]:
+    """The ``llama-server`` command line for ``settings`` (the binary found, the GGUF checked)."""
+    binary = find_llama_server(settings.llama_server)
     threads = gguf.thread_count(settings)
-    server_settings = ServerSettings(
-        host=host,
-        port=port,
-        interrupt_requests=False,
-        api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
-    )
-    model_settings = ModelSettings(
-        model=str(path),
-        model_alias=settings.llm_model,
-        n_ctx=settings.llm_context,
-        n_threads=threads,
-        n_threads_batch=threads,
-        logits_all=False,  # as embedded: its default (True) costs ~10-20 % of prompt time, for logprobs only
-        verbose=False,
-    )
-    try:
-        return llama_create_app(server_settings=server_settings, model_settings=[model_settings])
-    except (ValueError, RuntimeError, OSError) as exc:
-        raise ModelNotFound(f"llama.cpp cannot load {path} ({exc}); check CHATDASH_LLM_MODEL_PATH") from exc
+    parallel = settings.llm_parallel
+    return [
+        str(binary),
+        *("--model", str(gguf.model_path(settings))),
+        *("--alias", settings.llm_model),
+        *("--host", host, "--port", str(port)),
+        *("--parallel", str(parallel), "--cont-batching"),
+        *("--ctx-size", str(settings.llm_context * parallel)),
+        *("--threads", str(threads), "--threads-batch", str(threads)),
+        *("--repeat-penalty", str(SAMPLING["repeat_penalty"])),
+        *("--metrics", "--no-slots", "--no-webui"),
+    ]
 
 
-def serve(settings: Settings, *, host: str, port: int) -> None:
-    """Serve until interrupted (Ctrl-C or SIGTERM stop it cleanly)."""
-    import uvicorn
+def environment(settings: Settings, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The server's environment: ``base`` (default ours) with ``LLAMA_API_KEY`` set to our key, or
+    removed when we have none (the server requires a key exactly when ``CHATDASH_LLM_API_KEY`` is set)."""
+    env = dict(os.environ if base is None else base)
+    env.pop("LLAMA_API_KEY", None)
+    if settings.llm_api_key:
+        env["LLAMA_API_KEY"] = settings.llm_api_key.get_secret_value()
+    return env
 
-    app = create_app(settings, host=host, port=port)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+def serve(
+    settings: Settings, *, host: str, port: int, announce: Callable[[Path], None] | None = None
+) -> NoReturn:
+    """Become ``llama-server`` (``os.execv``) on the configured model until it is stopped.
+
+    ``announce`` is called with the binary once everything is checked, just before the exec (the CLI
+    says what it serves then, and not before an error).
+    """
+    argv = command(settings, host=host, port=port)
+    if announce is not None:
+        announce(Path(argv[0]))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(argv[0], argv, environment(settings))
 
 
 def free_port() -> int:
@@ -78,23 +128,38 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_server(
-    env: Mapping[str, str] | None = None, *, port: int | None = None, ready_timeout: float = 60.0
+    env: Mapping[str, str] | None = None,
+    *,
+    port: int | None = None,
+    ready_timeout: float = 60.0,
+    llama_server_args: Sequence[str] | None = None,
 ) -> Iterator[str]:
     """Run ``chatdash lm serve`` in a subprocess on loopback; yields its base URL (``.../v1``).
 
-    ``env`` adds ``CHATDASH_*`` variables for the server. The server is stopped (then killed, if it
-    does not stop) when the block ends, so no test or benchmark leaves it running.
+    ``env`` adds ``CHATDASH_*`` variables for the server. With ``llama_server_args``, the ``llama-server``
+    binary runs itself with exactly those arguments (plus loopback host and port) instead: what a
+    benchmark compares ``chatdash lm serve`` against. A missing binary is a ``ConfigError`` raised here,
+    before anything starts. The server is stopped (then killed, if it does not stop) when the block
+    ends, so no test or benchmark leaves it running.
     """
     port = port or free_port()
     base_url = f"http://127.0.0.1:{port}/v1"
-    command = [sys.executable, "-c", "from chatdash.cli import main; main()"]
-    command += ["lm", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    environment = {**os.environ, **(env or {})}
+    binary = find_llama_server(environment.get("CHATDASH_LLAMA_SERVER"))
+    if llama_server_args is None:
+        argv = [sys.executable, "-c", "from chatdash.cli import main; main()"]
+        argv += ["lm", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        what = "`chatdash lm serve`"
+        key = environment.get("CHATDASH_LLM_API_KEY")
+    else:
+        argv = [str(binary), *llama_server_args, "--host", "127.0.0.1", "--port", str(port)]
+        what = "`llama-server`"
+        key = environment.get("LLAMA_API_KEY")
     # A file, not a pipe: a pipe nobody reads fills up and then blocks the server mid-request.
     with tempfile.TemporaryFile() as log:
-        environment = {**os.environ, **(env or {})}
-        process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=log)
+        process = subprocess.Popen(argv, env=environment, stdout=log, stderr=subprocess.STDOUT)
         try:
-            _wait_until_ready(process, log, base_url, ready_timeout, environment.get("CHATDASH_LLM_API_KEY"))
+            _wait_until_ready(process, log, base_url, ready_timeout, key or None, what)
             yield base_url
         finally:
             process.terminate()
@@ -106,21 +171,30 @@ def running_server(
 
 
 def _wait_until_ready(
-    process: subprocess.Popen[bytes], log: IO[bytes], base_url: str, timeout: float, key: str | None
+    process: subprocess.Popen[bytes],
+    log: IO[bytes],
+    base_url: str,
+    timeout: float,
+    key: str | None,
+    what: str,
 ) -> None:
+    """Until ``/health`` says the model is loaded (503 while it loads) and ``/v1/models`` answers."""
     deadline = time.monotonic() + timeout
-    request = urllib.request.Request(f"{base_url}/models")
+    root = base_url.removesuffix("/v1")
+    models = urllib.request.Request(f"{base_url}/models")
     if key:
-        request.add_header("Authorization", f"Bearer {key}")
+        models.add_header("Authorization", f"Bearer {key}")
     while time.monotonic() < deadline:
         if process.poll() is not None:
             log.seek(0)
-            error = log.read().decode(errors="replace")
-            raise ModelUnavailable(f"`chatdash lm serve` exited with {process.returncode}: {error[-2000:]}")
+            output = log.read().decode(errors="replace")
+            raise ModelUnavailable(f"{what} exited with {process.returncode}: {output[-2000:]}")
         try:
-            with urllib.request.urlopen(request, timeout=2) as response:
-                if response.status == 200:
-                    return
+            for request in (urllib.request.Request(f"{root}/health"), models):
+                with urllib.request.urlopen(request, timeout=2) as response:
+                    if response.status != 200:
+                        raise ConnectionError(response.status)
+            return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
-    raise ModelUnavailable(f"`chatdash lm serve` did not answer at {base_url} within {timeout:.0f} s")
+    raise ModelUnavailable(f"{what} did not answer at {base_url} within {timeout:.0f} s")

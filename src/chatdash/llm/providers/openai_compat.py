@@ -6,11 +6,11 @@ errors, honouring ``Retry-After``. A stream is retried only before its first byt
 would repeat text the user has already seen. Timeouts are per read (``CHATDASH_LLM_TIMEOUT``), so a
 long stream is fine as long as tokens keep coming.
 
-Structured output asks for the standard ``response_format={"type": "json_schema", ...}``. Servers built
-on llama-cpp-python (``chatdash lm serve`` among them) only accept the older ``{"type": "json_object",
-"schema": ...}`` form and refuse the standard one, with a 500; so the first structured request goes out
-without retries, and a refusal that names ``response_format`` switches the provider to the older form
-for the rest of its life.
+Structured output asks for the standard ``response_format={"type": "json_schema", ...}``, which llama.cpp's
+``llama-server`` (what ``chatdash lm serve`` runs) and vLLM take. Servers built on llama-cpp-python
+(``llama_cpp.server``) only accept the older ``{"type": "json_object", "schema": ...}`` form and refuse
+the standard one, with a 500; so the first structured request goes out without retries, and a refusal
+that names ``response_format`` switches the provider to the older form for the rest of its life.
 """
 
 from __future__ import annotations
