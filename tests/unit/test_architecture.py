@@ -282,6 +282,7 @@ LEVELS: dict[str, int] = {
     "dashboard": 5,
     "cli": 5,
     "bench": 5,
+    "stack": 5,  # `chatdash stack`: processes of the other parts, run by the CLI
 }
 
 # Arrows forbidden even where the levels allow them (or spelled out because they matter most):

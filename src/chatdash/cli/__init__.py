@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from chatdash.cli import bench, dashboard, data, docs, evals, keys, lm, prompts, serve, traces, users
+from chatdash.cli import bench, dashboard, data, docs, evals, keys, lm, prompts, serve, stack, traces, users
 from chatdash.cli.common import console, edge, engine
 from chatdash.cli.data import load_with_progress, summary_line
 from chatdash.db.engine import redacted_url
@@ -27,6 +27,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(prompts.app, name="prompts")
 app.add_typer(traces.app, name="traces")
 app.add_typer(evals.app, name="eval")
+app.add_typer(stack.app, name="stack")
 app.command("dashboard")(dashboard.dashboard)
 app.command("serve")(serve.serve)
 

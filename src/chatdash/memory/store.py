@@ -292,6 +292,8 @@ _stores_lock = threading.Lock()
 def get_store(settings: Settings | None = None) -> VectorStore:
     """The process-wide store for these settings (a local folder can only be opened once)."""
     settings = settings or get_settings()
+    if not settings.memory:
+        raise MemoryStoreError("vector memory is off here (CHATDASH_MEMORY=false)")
     key = (settings.qdrant_url, str(Path(settings.var_dir).resolve()))
     with _stores_lock:
         if key not in _stores:
