@@ -347,7 +347,9 @@ def test_roles_and_health(database: Database) -> None:
         _, headers = a.user_key("alice")
         assert a.client.get("/chats", headers=headers).status_code == 200
     with api(database, role="ui") as a:
-        assert a.client.get("/chats").status_code == 404
+        assert a.client.get("/chats").status_code == 401  # served here too, for key holders
+        _, headers = a.user_key("bob")
+        assert a.client.get("/chats", headers=headers).status_code == 200
         assert "/api/chat" in a.client.get("/openapi.json").json()["paths"]
 
 

@@ -1,8 +1,9 @@
 """``create_app(settings, role)``: the ASGI app ``chatdash serve`` runs.
 
 Roles, as in the published split deployment: ``db-api`` serves the data API (``/chats``...) only;
-``ui`` serves what faces people (the web pages and ``/api/chat``) and, with ``CHATDASH_DB_API_URL``,
-keeps chats and messages in that data API over HTTP (``chatdash.chat.repository.HttpRepository``); ``all``
+``ui`` serves what faces people (the web pages, ``/api/chat`` and ``/chats``... for key holders) and,
+with ``CHATDASH_DB_API_URL``, keeps chats and messages in that data API over HTTP
+(``chatdash.chat.repository.HttpRepository``); ``all``
 serves everything in one process. Every role has ``/healthz``, ``/readyz`` and OpenAPI docs at ``/docs``
 and ``/redoc``, served from local files (``chatdash.chat.web.docs``: nothing is fetched from a CDN).
 
@@ -104,10 +105,11 @@ def create_app(
     )
     app.add_middleware(v1.OpenAIErrors)
     app.include_router(health.router)
-    if role in ("all", "db-api"):
-        app.include_router(chats.router)
-        app.include_router(archive.router)
-        app.include_router(knowledge.router)
+    # The chat API faces people too: the ui serves it through its repository (the data API when split),
+    # so key holders behind nginx read what they wrote while the data API itself stays internal.
+    app.include_router(chats.router)
+    app.include_router(archive.router)
+    app.include_router(knowledge.router)
     if role in ("all", "ui"):
         app.include_router(completions.router)
         app.include_router(traces.router)
