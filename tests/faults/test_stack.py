@@ -222,6 +222,40 @@ def test_up_serves_the_whole_product_behind_nginx(stack: StackRun, key: str) -> 
     )
 
 
+def test_a_short_load_through_nginx_has_no_errors(stack: StackRun) -> None:
+    """`chatdash bench load` (Locust) in short: signed-in people and API clients, the real model; the
+    long runs' figures are in benchmarks/RESULTS.md."""
+    env = stack.env | {"CHATDASH_DATABASE_URL": stack.database_url, "CHATDASH_API_RATE_LIMIT": "100/second"}
+    done = subprocess.run(
+        [
+            CHATDASH,
+            "bench",
+            "load",
+            "--users",
+            "20",
+            "--seconds",
+            "15",
+            "--think",
+            "2",
+            "--url",
+            stack.url,
+            "--json",
+        ],
+        env=env,
+        cwd=stack.home,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["failures"] == 0 and report["errors"] == 0, report
+    assert report["model"] != "scripted"  # the real LM service, not the capacity stand-in
+    for route in ("GET /c", "GET /c/[chat]", "POST /c/[chat]/send", "POST /api/chat"):
+        found = report["routes"].get(route) or report["model_routes"].get(route)
+        assert found and found["requests"] > 0, (route, report)
+
+
 def test_a_web_replica_killed_under_load(stack: StackRun, key: str) -> None:
     """nginx moves the traffic to the other replica: page loads never fail; a reply the dead replica
     was writing keeps its accepted message and reads as `stopped` (retry-able) after its lease."""

@@ -20,17 +20,28 @@ app = typer.Typer(
 )
 
 OFFSET_HELP = "Added to every port (nginx 8088, web 8000/8002, data API 8001, LM 8080, dashboard 8501...)."
+LAST_HELP = "The stack's port offset. Default: the last `up`'s (its options too)."
 
 
 def _stack(
-    port_offset: int, web_replicas: int = 2, rows: int = 100_000, scripted_model: bool = False
+    port_offset: int | None,
+    web_replicas: int = 2,
+    rows: int = 100_000,
+    scripted_model: bool = False,
+    *,
+    for_up: bool = False,
 ) -> Stack:
+    """``up``'s stack with these options; for the other commands (``port_offset`` None), the stack the
+    last ``up`` in this VAR_DIR started, with its options."""
     from chatdash.stack import Stack, StackOptions
 
     settings = get_settings()
+    last = Stack.last_options(settings.var_dir)
+    if not for_up and port_offset in (None, last.port_offset):
+        return Stack(settings, last)
     options = StackOptions(
         var_dir=settings.var_dir,
-        port_offset=port_offset,
+        port_offset=port_offset or 0,
         web_replicas=web_replicas,
         rows=rows,
         scripted_model=scripted_model,
@@ -45,9 +56,10 @@ def _print(statuses: list[Status], entry: str) -> bool:
         table.add_row(row.name, str(row.pid or "-"), row.url, f"[{colour}]{row.health}[/]", row.ready or "-")
     console.print(table)
     healthy = all(row.healthy for row in statuses)
-    console.print(
+    line = (
         f"chatdash: {entry}  (dashboard: {entry}dashboard/)" if healthy else "some components are not healthy"
     )
+    console.print(line, soft_wrap=True, highlight=False)
     return healthy
 
 
@@ -63,7 +75,7 @@ def up(
     timeout: float = typer.Option(240.0, min=1, help="Seconds each component may take to answer."),
 ) -> None:
     """Start whatever is not running yet (a stopped or killed part comes back) and wait until all answer."""
-    stack = _stack(port_offset, web_replicas, rows, scripted_model)
+    stack = _stack(port_offset, web_replicas, rows, scripted_model, for_up=True)
     statuses = stack.up(lambda line: console.print(line, highlight=False), timeout=timeout)
     if not _print(statuses, stack.topology.entry_url):
         raise typer.Exit(1)
@@ -72,7 +84,7 @@ def up(
 @app.command("status")
 @edge
 def status(
-    port_offset: int = typer.Option(0, min=0, max=50_000, help=OFFSET_HELP),
+    port_offset: int | None = typer.Option(None, min=0, max=50_000, help=LAST_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON list."),
 ) -> None:
     """Each component's process and health; exit 1 when one is down or unhealthy."""
@@ -96,7 +108,7 @@ def status(
 
 @app.command("down")
 @edge
-def down(port_offset: int = typer.Option(0, min=0, max=50_000, help=OFFSET_HELP)) -> None:
+def down(port_offset: int | None = typer.Option(None, min=0, max=50_000, help=LAST_HELP)) -> None:
     """Stop what `up` started (and only that); data under VAR_DIR is kept."""
     _stack(port_offset).down(lambda line: console.print(line, highlight=False))
     console.print("stack stopped")
@@ -106,7 +118,7 @@ def down(port_offset: int = typer.Option(0, min=0, max=50_000, help=OFFSET_HELP)
 @edge
 def stop(
     name: str = typer.Argument(..., help="A component, as `status` names it (web-1, lm, postgres...)."),
-    port_offset: int = typer.Option(0, min=0, max=50_000, help=OFFSET_HELP),
+    port_offset: int | None = typer.Option(None, min=0, max=50_000, help=LAST_HELP),
 ) -> None:
     """Stop one component that `up` started; `up` starts it again."""
     stack = _stack(port_offset)

@@ -56,8 +56,10 @@ def _probe(url: str, timeout: float = 2.0) -> str:
     except urllib.error.HTTPError as exc:
         return str(exc.code)
     except OSError as exc:
-        reason = getattr(exc, "reason", None)
-        return str(reason) if reason else type(exc).__name__
+        reason = getattr(exc, "reason", None) or exc
+        if isinstance(reason, ConnectionRefusedError):
+            return "refused"
+        return "timeout" if isinstance(reason, TimeoutError) else type(reason).__name__
 
 
 def _listening(port: int) -> bool:
@@ -88,6 +90,20 @@ class Stack:
         )
 
     # -- state -------------------------------------------------------------------------------
+
+    @staticmethod
+    def last_options(var_dir: Path) -> StackOptions:
+        """The options of the last ``up`` in ``var_dir`` (defaults when there was none)."""
+        try:
+            saved = json.loads((var_dir / "stack" / "options.json").read_text())
+        except (OSError, ValueError):
+            return StackOptions(var_dir=var_dir)
+        return StackOptions(var_dir=var_dir, **{k: v for k, v in saved.items() if k != "var_dir"})
+
+    def _save_options(self) -> None:
+        path = self.var / "stack" / "options.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({k: v for k, v in asdict(self.options).items() if k != "var_dir"}))
 
     def _secrets(self) -> dict[str, str]:
         """Made once per ``<VAR_DIR>``, readable by its owner only, kept between ``down`` and ``up``."""
@@ -134,6 +150,7 @@ class Stack:
     def up(self, say: Callable[[str], None], timeout: float = 240.0) -> list[Status]:
         """Start every component that is not running, wait until each answers, and report them."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._save_options()
         state = self.state()
         started: list[Component] = []
         for component in self.topology.components:
