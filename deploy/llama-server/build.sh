@@ -60,8 +60,10 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/llama-server-build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
 echo "Fetching the llama-cpp-python $version sdist (its vendor/llama.cpp is what we build)"
-"$python" -m pip download --disable-pip-version-check --quiet --no-deps --no-binary :all: \
-    "llama-cpp-python==$version" -d "$work/sdist"
+# --no-binary for this one package, not :all:: pip reads the sdist's metadata with its build backend,
+# and :all: would compile that backend's own requirements (even cmake) from source too.
+"$python" -m pip download --disable-pip-version-check --quiet --no-deps \
+    --no-binary llama-cpp-python "llama-cpp-python==$version" -d "$work/sdist"
 sdists=("$work"/sdist/llama_cpp_python-*.tar.gz)
 tar -xzf "${sdists[0]}" -C "$work"
 source_dir="$(find "$work" -maxdepth 3 -type d -path '*/vendor/llama.cpp' | head -n 1)"

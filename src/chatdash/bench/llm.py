@@ -4,7 +4,9 @@
 slot, the embedded provider's repeat penalty, metrics on). *Theirs* is the ``llama-server`` binary
 started directly the way the issue measured it, ``llama-server -m GGUF --parallel 16 -cb`` with the
 same threads and nothing else set. Both get the same streamed ``/v1/chat/completions`` requests over
-loopback HTTP: the same prompts at temperature 0 with the same sampling, ``max_tokens`` each.
+loopback HTTP: the same prompts at temperature 0 with the same sampling, ``max_tokens`` each. Every
+prompt starts with a number of its own, so that, as in real chats, only the chat template's system turn
+can come from a slot's prompt cache.
 
 For each thread count both servers run side by side (only one is ever sent requests), and each
 concurrency level is measured on both, in an order that alternates between rounds, so that a change in
@@ -25,6 +27,7 @@ the same levels at the first thread count. Embedding throughput and vector searc
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import statistics
@@ -48,6 +51,7 @@ PROMPTS = [
     "Tell a long tale about a printer that learned to write poems.",
 ]
 SEED = 42
+_NUMBERS = itertools.count(1)
 SINGLE_STREAM_REQUESTS = 3
 """Requests per round at concurrency 1: a median of one request is no median."""
 BAR = {"aggregate_min": 0.9, "ttft_max": 1.2, "single_stream_min": 0.9}
@@ -103,13 +107,19 @@ async def _embedded(provider: LlamaCppProvider, prompt: str, max_tokens: int) ->
     return Sample(first or 0.0, time.perf_counter() - started, s.completion.usage.completion_tokens)
 
 
+def _prompt(index: int) -> str:
+    """A prompt no server has seen: a new number first, so no slot's cache holds its start (only the chat
+    template's system turn, as in a real chat)."""
+    return f"Request {next(_NUMBERS)}. {PROMPTS[index % len(PROMPTS)]}"
+
+
 async def _round(request: Request, concurrency: int, number: int) -> tuple[list[Sample], float]:
     """One round: the samples and the generated tokens per second of wall time."""
     started = time.perf_counter()
     if concurrency == 1:
-        samples = [await request(PROMPTS[(number + i) % len(PROMPTS)]) for i in range(SINGLE_STREAM_REQUESTS)]
+        samples = [await request(_prompt(number + i)) for i in range(SINGLE_STREAM_REQUESTS)]
     else:
-        prompts = [PROMPTS[(number + i) % len(PROMPTS)] for i in range(concurrency)]
+        prompts = [_prompt(number + i) for i in range(concurrency)]
         samples = list(await asyncio.gather(*(request(p) for p in prompts)))
     return samples, sum(s.tokens for s in samples) / (time.perf_counter() - started)
 
@@ -162,9 +172,10 @@ def _ratios(levels: list[dict[str, Any]]) -> dict[str, Any]:
 async def _compare(
     ours: str, theirs: str, embedded: LlamaCppProvider | None, levels: list[int], rounds: int, max_tokens: int
 ) -> list[dict[str, Any]]:
-    # Idle connections expire before llama-server drops them (after 5 s): reusing one just as the server
-    # closes it would fail the request ("Server disconnected without sending a response").
-    limits = httpx.Limits(max_connections=None, keepalive_expiry=2.0)
+    # A connection per request: llama-server closes the connection after a streamed reply without saying
+    # so (no `Connection: close`), so a client that reuses it at once sometimes finds it gone ("Server
+    # disconnected without sending a response"). On loopback a new connection costs well under 1 ms.
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
     async with httpx.AsyncClient(timeout=600, limits=limits) as client:
         sides: dict[str, Request] = {
             "ours": lambda p: _http(client, ours, p, max_tokens),
