@@ -71,6 +71,11 @@ def _chatdash(*args: str) -> tuple[str, ...]:
     return (str(beside) if beside.exists() else shutil.which("chatdash") or "chatdash", *args)
 
 
+def nginx_conf(var_dir: Path) -> Path:
+    """The main file ``up`` writes and nginx runs from (``-c``; its folder is ``-p``)."""
+    return var_dir / "stack" / "nginx" / "nginx.conf"
+
+
 def plan(settings: Settings, options: StackOptions, secrets: dict[str, str]) -> Topology:
     """Every component ``up`` starts, given what the environment already provides."""
     offset = options.port_offset
@@ -151,7 +156,7 @@ def plan(settings: Settings, options: StackOptions, secrets: dict[str, str]) -> 
     )
     components.append(Component("dashboard", argv, dashboard_port, "/dashboard/_stcore/health"))
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    conf = options.var_dir / "stack" / "nginx" / "nginx.conf"
+    conf = nginx_conf(options.var_dir)
     argv = (nginx, "-p", str(conf.parent), "-c", str(conf), "-g", "daemon off;")
     components.append(Component("nginx", argv, nginx_port, "/healthz", "/readyz"))
     return Topology(tuple(components), app_env, database_url, f"http://127.0.0.1:{nginx_port}/")

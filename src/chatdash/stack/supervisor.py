@@ -20,14 +20,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from chatdash.config import Settings
 from chatdash.errors import ConfigError
 from chatdash.stack import nginx
-from chatdash.stack.plan import Component, StackOptions, Topology, plan
+from chatdash.stack.plan import Component, StackOptions, Topology, nginx_conf, plan
 from chatdash.stack.postgres import Cluster
 
 STOP_GRACE_SECONDS = 30.0
@@ -81,13 +81,11 @@ def _started_at(pid: int) -> int | None:
 
 class Stack:
     def __init__(self, settings: Settings, options: StackOptions) -> None:
-        self.options = options
-        self.var = options.var_dir.resolve()
+        self.options = replace(options, var_dir=options.var_dir.resolve())
+        self.var = self.options.var_dir
         self.log_dir = self.var / "log"
         self.state_file = self.var / "stack" / "state.json"
-        self.topology: Topology = plan(
-            settings, StackOptions(**{**asdict(options), "var_dir": self.var}), self._secrets()
-        )
+        self.topology: Topology = plan(settings, self.options, self._secrets())
 
     # -- state -------------------------------------------------------------------------------
 
@@ -171,7 +169,7 @@ class Stack:
                 web = [f"127.0.0.1:{c.port}" for c in self.topology.components if c.name.startswith("web-")]
                 dashboard = f"127.0.0.1:{self.topology.get('dashboard').port}"
                 nginx.write_config(
-                    Path(component.argv[4]), self.log_dir, f"127.0.0.1:{component.port}", web, dashboard
+                    nginx_conf(self.var), self.log_dir, f"127.0.0.1:{component.port}", web, dashboard
                 )
             if _listening(component.port):
                 raise ConfigError(
